@@ -1,0 +1,159 @@
+/*
+ * Line input and buffered output for the session.  Input is bounded where
+ * it is read; output leaves in large writes, and only when the client has
+ * nothing more queued for us (RFC 2449 PIPELINING) or the buffer is full.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io.h"
+
+/* Wait for input up to the idle limit, then read what is there. */
+static int
+in_fill(struct in *in)
+{
+	struct pollfd p = { .fd = in->fd, .events = POLLIN };
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		r = poll(&p, 1, in->timeout_ms);
+		if (r == 0) {
+			in->timed_out = 1;
+			return 0;
+		}
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		n = read(in->fd, in->buf, sizeof(in->buf));
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return (int)n;
+		in->pos = 0;
+		in->len = (size_t)n;
+		return 1;
+	}
+}
+
+/*
+ * Next line, CR LF or LF stripped.  LINE_OK: a line; LINE_EOF: input ended,
+ * even mid-line (a half-sent QUIT is not a QUIT), or the idle limit passed;
+ * LINE_BAD: longer than size - 1 or holds a NUL.  A long line is read to its
+ * end and dropped here, so the next call starts at the next command.
+ */
+int
+in_line(struct in *in, char *buf, size_t size)
+{
+	size_t n = 0;
+	int over = 0;
+	char *nl;
+	size_t chunk;
+
+	for (;;) {
+		if (in->pos == in->len && in_fill(in) <= 0)
+			return LINE_EOF;
+		nl = memchr(in->buf + in->pos, '\n', in->len - in->pos);
+		chunk = (nl ? (size_t)(nl - in->buf) : in->len) - in->pos;
+		if (!over && n + chunk < size) {
+			memcpy(buf + n, in->buf + in->pos, chunk);
+			n += chunk;
+		} else
+			over = 1;
+		in->pos += chunk;
+		if (nl) {
+			in->pos++;
+			break;
+		}
+	}
+	if (over)
+		return LINE_BAD;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return memchr(buf, '\0', n) != NULL ? LINE_BAD : LINE_OK;
+}
+
+/* Is more input already here?  Then answers can wait for one write. */
+int
+in_pending(struct in *in)
+{
+	struct pollfd p = { .fd = in->fd, .events = POLLIN };
+
+	if (in->pos < in->len)
+		return 1;
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+int
+out_flush(struct out *o)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (!o->failed && done < o->len) {
+		n = write(o->fd, o->buf + done, o->len - done);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			o->failed = 1;
+		else
+			done += (size_t)n;
+	}
+	o->len = 0;
+	return o->failed ? -1 : 0;
+}
+
+/*
+ * Room for at least need bytes at the end of the buffer (need is at most
+ * OUT_BUF_SIZE); the caller fills it and adds what it used to o->len.
+ */
+char *
+out_reserve(struct out *o, size_t need)
+{
+	if (sizeof(o->buf) - o->len < need)
+		out_flush(o);
+	return o->buf + o->len;
+}
+
+void
+out_put(struct out *o, const void *p, size_t n)
+{
+	size_t room;
+
+	while (n > 0) {
+		room = sizeof(o->buf) - o->len;
+		if (room == 0) {
+			out_flush(o);
+			continue;
+		}
+		if (room > n)
+			room = n;
+		memcpy(o->buf + o->len, p, room);
+		o->len += room;
+		p = (const char *)p + room;
+		n -= room;
+	}
+}
+
+void
+out_printf(struct out *o, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	out_put(o, line, (size_t)n);
+}

@@ -1,0 +1,40 @@
+/*
+ * The two ends of a session: a bounded line reader on fd 0 and a buffered
+ * writer on fd 1.  Nothing else reads or writes the client's descriptors.
+ */
+#ifndef IO_H
+#define IO_H
+
+#include <stddef.h>
+
+#include "pop3d.h"
+
+struct in {
+	int	fd;
+	int	timeout_ms;	/* idle limit while waiting for a line */
+	int	timed_out;
+	size_t	pos, len;
+	char	buf[IN_BUF_SIZE];
+};
+
+struct out {
+	int	fd;
+	int	failed;		/* sticky, like ferror(3): the client is gone */
+	size_t	len;
+	char	buf[OUT_BUF_SIZE];
+};
+
+#define LINE_OK		1
+#define LINE_EOF	0
+#define LINE_BAD	(-1)	/* too long, or holds a NUL */
+
+int	in_line(struct in *, char *, size_t);
+int	in_pending(struct in *);
+
+void	out_put(struct out *, const void *, size_t);
+void	out_printf(struct out *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+char	*out_reserve(struct out *, size_t);
+int	out_flush(struct out *);
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * Opening a mailbox for a session, and streaming its messages out.  The
+ * file is locked only while it is scanned (and later while it is updated),
+ * so delivery goes on during the session; the session lock keeps a second
+ * POP3 session away meanwhile.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "md5.h"
+#include "mbox.h"
+#include "update.h"
+
+static int
+fail(struct mbox *m, int code, const char *what)
+{
+	snprintf(m->reason, sizeof(m->reason), "%s: %s", what,
+	    strerror(errno));
+	return code;
+}
+
+static int
+open_file(struct mbox *m)
+{
+	struct stat st;
+	int flags;
+
+	m->fd = open(m->path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (m->fd == -1) {
+		switch (errno) {
+		case ENOENT:
+			return MBOX_OK;		/* nothing delivered yet */
+		case ELOOP:
+			snprintf(m->reason, sizeof(m->reason),
+			    "mailbox is a symbolic link");
+			return MBOX_PERM;
+		case EISDIR:
+		case EACCES:
+		case EPERM:
+		case EROFS:
+		case ENOTDIR:
+		case ENXIO:
+			return fail(m, MBOX_PERM, "open");
+		default:
+			return fail(m, MBOX_TEMP, "open");
+		}
+	}
+	if (fstat(m->fd, &st) == -1)
+		return fail(m, MBOX_TEMP, "fstat");
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(m->reason, sizeof(m->reason),
+		    "mailbox is not a regular file");
+		return MBOX_PERM;
+	}
+	/* O_NONBLOCK only kept open(2) from hanging on a FIFO */
+	if ((flags = fcntl(m->fd, F_GETFL)) == -1 ||
+	    fcntl(m->fd, F_SETFL, flags & ~O_NONBLOCK) == -1)
+		return fail(m, MBOX_TEMP, "fcntl");
+	return MBOX_OK;
+}
+
+static int
+note_state(struct mbox *m)
+{
+	struct stat st;
+
+	if (fstat(m->fd, &st) == -1)
+		return -1;
+	m->scanned = st.st_size;
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->mtime = st.st_mtim;
+	m->ctime = st.st_ctim;
+	return 0;
+}
+
+int
+mbox_open(struct mbox *m, const char *path)
+{
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	m->path = path;
+	m->fd = -1;
+	m->session_fd = -1;
+	if ((m->buf = malloc(MBOX_BUF_SIZE)) == NULL)
+		return fail(m, MBOX_TEMP, "malloc");
+	if ((r = open_file(m)) != MBOX_OK || m->fd == -1)
+		return r;
+	if ((r = mbox_session_lock(m)) != MBOX_OK)
+		return r;
+	if ((r = mbox_lock(m)) != MBOX_OK)
+		return r;
+	if ((r = update_recover(m)) == MBOX_OK) {
+		if (note_state(m) == -1)
+			r = fail(m, MBOX_TEMP, "fstat");
+		else
+			r = mbox_scan(m);
+	}
+	mbox_unlock(m);
+	return r;
+}
+
+void
+mbox_close(struct mbox *m)
+{
+	update_release(m);
+	if (m->fd != -1)
+		close(m->fd);
+	m->fd = -1;
+	free(m->msgs);
+	free(m->buf);
+	free(m->dotlock_path);
+	m->msgs = NULL;
+	m->buf = NULL;
+	m->dotlock_path = NULL;
+	m->count = 0;
+}
+
+/*
+ * Copy message bytes into the output, CR LF at each line end and a dot
+ * before a line that starts with one (RFC 1939 section 3).  For TOP, stop
+ * after the headers, the empty line and `lines` body lines.
+ */
+struct sender {
+	struct out	*o;
+	int		bol;		/* at the beginning of a line */
+	char		last;		/* last content byte sent */
+	int		top;
+	int		in_headers;
+	size_t		linelen;
+	uint64_t	lines_left;
+	int		done;
+};
+
+static size_t
+send_bytes(struct sender *s, const char *p, size_t n)
+{
+	const char *start = p, *e = p + n, *nl;
+	struct out *o = s->o;
+	size_t room, len;
+	char *d;
+
+	while (p < e && !s->done) {
+		if (sizeof(o->buf) - o->len < 4) {
+			out_flush(o);
+			if (o->failed)
+				return 0;
+		}
+		d = o->buf + o->len;
+		room = sizeof(o->buf) - o->len - 3;
+		if (s->bol) {
+			if (*p == '.')
+				*d++ = '.';
+			s->bol = 0;
+			s->linelen = 0;
+		}
+		nl = memchr(p, '\n', (size_t)(e - p));
+		len = (size_t)((nl ? nl : e) - p);
+		if (len > room) {
+			len = room;
+			nl = NULL;
+		}
+		memcpy(d, p, len);
+		d += len;
+		p += len;
+		s->linelen += len;
+		if (len > 0)
+			s->last = p[-1];
+		if (nl) {
+			if (s->last != '\r')
+				*d++ = '\r';
+			*d++ = '\n';
+			p++;
+			s->bol = 1;
+			if (s->top) {
+				int empty = s->linelen == 0 ||
+				    (s->linelen == 1 && s->last == '\r');
+
+				if (s->in_headers) {
+					if (empty)
+						s->in_headers = 0;
+				} else
+					s->lines_left--;
+				if (!s->in_headers && s->lines_left == 0)
+					s->done = 1;
+			}
+			s->last = '\n';
+		}
+		o->len = (size_t)(d - o->buf);
+	}
+	return (size_t)(p - start);
+}
+
+int
+mbox_send(struct mbox *m, size_t i, int top, uint64_t lines, struct out *o)
+{
+	const struct msg *msg = &m->msgs[i];
+	struct sender s = { .o = o, .bol = 1, .last = '\n', .top = top,
+	    .in_headers = 1, .lines_left = lines };
+	off_t at = msg->from + msg->from_len, end = at + msg->size;
+	ssize_t n;
+	size_t want;
+
+	while (at < end && !s.done && !o->failed) {
+		want = end - at > MBOX_BUF_SIZE ? MBOX_BUF_SIZE :
+		    (size_t)(end - at);
+		n = pread(m->fd, m->buf, want, at);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ESTALE;
+			snprintf(m->reason, sizeof(m->reason), "read: %s",
+			    strerror(errno));
+			return -1;
+		}
+		send_bytes(&s, m->buf, (size_t)n);
+		at += n;
+	}
+	if (!s.bol)
+		out_put(o, "\r\n", 2);
+	out_put(o, ".\r\n", 3);
+	return o->failed ? -1 : 0;
+}
+
+void
+mbox_uid(struct mbox *m, size_t i, char uid[UID_MAX + 1])
+{
+	const struct msg *msg = &m->msgs[i];
+
+	if (msg->flags & MSG_XUIDL &&
+	    pread(m->fd, uid, msg->xuidl_len, msg->from + msg->xuidl_off) ==
+	    msg->xuidl_len) {
+		uid[msg->xuidl_len] = '\0';
+		return;
+	}
+	md5_hex(msg->uid, uid);
+}

@@ -1,0 +1,686 @@
+/*
+ * UPDATE: apply the session's deletions to the mailbox in place.
+ *
+ * The file is rewritten where it is, not renamed over: a delivery agent may
+ * hold it open.  Kept data after the first deleted message moves towards
+ * the start, one block at a time, and the file is cut to its new length.
+ * Deleting only trailing messages, or all of them, is a single truncate.
+ *
+ * Crash safety comes from a redo journal in MBOX.pop3d, the file whose lock
+ * marks the session:
+ *
+ *   plan    at offset 0: the moves, the old size (end) and the new (final),
+ *           checksummed and on disk before the mailbox is touched;
+ *   slots   two records written alternately, each before the block it
+ *           names is written to the mailbox.  A record carries the block's
+ *           data when writing it would overwrite its own source; otherwise
+ *           the source is still intact and is read again on redo.
+ *
+ * Recovery takes the newer valid slot, writes its block again (idempotent)
+ * and goes on from there, so every crash point ends in the planned result.
+ * Before the final truncate a NUL is written at the new end and a MARKED
+ * record says so: after a crash, a NUL there means the cut has not
+ * happened, while mail appended since (starting "From ") means it has.
+ * Mail appended after a crash, behind the leftover bytes, is moved down
+ * in the same way (a TAIL record) before the cut, so it is never lost.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "md5.h"
+#include "mbox.h"
+#include "pop3d.h"
+#include "update.h"
+
+#define PLAN_MAGIC	"pop3dJ1"
+#define SLOT_MAGIC	"pop3dS1"
+#define PAGE		4096
+#define SLOT_SIZE	(MBOX_BUF_SIZE + PAGE)
+
+enum { S_MOVE = 1, S_TAIL, S_MARKED };
+
+struct move {
+	uint64_t	src, dst, len;
+};
+
+struct plan {
+	char		magic[8];
+	uint64_t	dev, ino;
+	uint64_t	end;		/* mailbox size the plan covers */
+	uint64_t	final;		/* size once the moves are done */
+	uint64_t	nmoves;
+	unsigned char	sum[16];	/* md5 of this, sum zeroed, and moves */
+};
+
+struct slot {
+	char		magic[8];
+	uint64_t	seq;
+	uint32_t	kind;
+	uint32_t	has_data;
+	uint64_t	move;		/* S_MOVE: index in the plan */
+	uint64_t	src, dst, len;	/* the move this block belongs to */
+	uint64_t	off, blen;	/* the block: offset in the move, size */
+	uint64_t	final, end;	/* S_MARKED: kept data, old end */
+	unsigned char	sum[16];	/* md5 of this header, sum zeroed */
+};
+
+/* Follows the data: a slot is whole only if its last bytes were written. */
+struct trailer {
+	uint64_t	seq;
+	char		magic[8];
+};
+
+struct journal {
+	struct mbox	*m;
+	int		fd;
+	struct plan	plan;
+	struct move	*moves;
+	off_t		slots;		/* offset of slot 0 */
+	uint64_t	seq;
+};
+
+static int
+set_reason(struct mbox *m, const char *what)
+{
+	snprintf(m->reason, sizeof(m->reason), "update: %s: %s", what,
+	    strerror(errno));
+	return -1;
+}
+
+static int
+pwrite_all(int fd, const void *p, size_t n, off_t at)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = pwrite(fd, p, n, at);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return -1;
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p = (const char *)p + w;
+		n -= (size_t)w;
+		at += w;
+	}
+	return 0;
+}
+
+static int
+pread_all(int fd, void *p, size_t n, off_t at)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		r = pread(fd, p, n, at);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0) {
+			errno = ESTALE;
+			return -1;
+		}
+		p = (char *)p + r;
+		n -= (size_t)r;
+		at += r;
+	}
+	return 0;
+}
+
+static void
+plan_sum(const struct plan *p, const struct move *mv, unsigned char sum[16])
+{
+	struct plan copy = *p;
+	struct md5 ctx;
+
+	memset(copy.sum, 0, sizeof(copy.sum));
+	md5_init(&ctx);
+	md5_update(&ctx, &copy, sizeof(copy));
+	md5_update(&ctx, mv, p->nmoves * sizeof(*mv));
+	md5_final(&ctx, sum);
+}
+
+static void
+slot_sum(const struct slot *s, unsigned char sum[16])
+{
+	struct slot copy = *s;
+	struct md5 ctx;
+
+	memset(copy.sum, 0, sizeof(copy.sum));
+	md5_init(&ctx);
+	md5_update(&ctx, &copy, sizeof(copy));
+	md5_final(&ctx, sum);
+}
+
+static off_t
+slots_offset(uint64_t nmoves)
+{
+	off_t n = (off_t)(sizeof(struct plan) + nmoves * sizeof(struct move));
+
+	return (n + PAGE - 1) / PAGE * PAGE;
+}
+
+/* Record what is about to happen; the mailbox write follows it. */
+static int
+write_slot(struct journal *j, struct slot *s, const void *data)
+{
+	struct trailer t;
+	struct iovec iov[3];
+	off_t at;
+
+	memcpy(s->magic, SLOT_MAGIC, sizeof(s->magic));
+	s->seq = ++j->seq;
+	slot_sum(s, s->sum);
+	t.seq = s->seq;
+	memcpy(t.magic, SLOT_MAGIC, sizeof(t.magic));
+	iov[0].iov_base = s;
+	iov[0].iov_len = sizeof(*s);
+	iov[1].iov_base = (void *)(uintptr_t)data;
+	iov[1].iov_len = s->has_data ? s->blen : 0;
+	iov[2].iov_base = &t;
+	iov[2].iov_len = sizeof(t);
+	at = j->slots + (off_t)(s->seq % 2) * SLOT_SIZE;
+	for (;;) {
+		ssize_t w = pwritev(j->fd, iov, 3, at);
+		size_t want = iov[0].iov_len + iov[1].iov_len + iov[2].iov_len;
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return -1;
+		if ((size_t)w == want)
+			return 0;
+		/* short: write the rest plainly, from one buffer */
+		errno = EIO;
+		return -1;
+	}
+}
+
+/*
+ * Copy len bytes from src down to dst (dst < src), starting off bytes in,
+ * a journaled block at a time.
+ */
+static int
+run_move(struct journal *j, int kind, uint64_t idx, const struct move *mv,
+    uint64_t off)
+{
+	struct mbox *m = j->m;
+	struct slot s;
+
+	while (off < mv->len) {
+		uint64_t blen = mv->len - off;
+
+		if (blen > MBOX_BUF_SIZE)
+			blen = MBOX_BUF_SIZE;
+		if (pread_all(m->fd, m->buf, blen, (off_t)(mv->src + off)))
+			return set_reason(m, "read");
+		memset(&s, 0, sizeof(s));
+		s.kind = (uint32_t)kind;
+		s.move = idx;
+		s.src = mv->src;
+		s.dst = mv->dst;
+		s.len = mv->len;
+		s.off = off;
+		s.blen = blen;
+		s.has_data = mv->src - mv->dst < blen;
+		if (write_slot(j, &s, m->buf) == -1)
+			return set_reason(m, "journal");
+		if (pwrite_all(m->fd, m->buf, blen, (off_t)(mv->dst + off)))
+			return set_reason(m, "write");
+		off += blen;
+	}
+	return 0;
+}
+
+static int
+clear_journal(struct journal *j)
+{
+	if (ftruncate(j->fd, 0) == -1)
+		return set_reason(j->m, "journal");
+	return 0;
+}
+
+/*
+ * The moves are done: [0, final) is the mailbox, [final, end) is left
+ * over, and anything past end was delivered after a crash.  Bring that
+ * down too, then cut.
+ */
+static int
+finish(struct journal *j, uint64_t final, uint64_t end)
+{
+	struct mbox *m = j->m;
+	struct stat st;
+	struct slot s;
+
+	for (;;) {
+		if (fstat(m->fd, &st) == -1)
+			return set_reason(m, "fstat");
+		if ((uint64_t)st.st_size < end) {
+			errno = ESTALE;
+			return set_reason(m, "mailbox shrank during update");
+		}
+		if ((uint64_t)st.st_size == end)
+			break;
+		struct move tail = { end, final, (uint64_t)st.st_size - end };
+
+		log_msg(LOG_NOTICE, "%s: moving %llu bytes delivered after "
+		    "an interrupted update", m->path,
+		    (unsigned long long)tail.len);
+		if (run_move(j, S_TAIL, 0, &tail, 0) == -1)
+			return -1;
+		final += tail.len;
+		end += tail.len;
+	}
+	if (pwrite_all(m->fd, "", 1, (off_t)final) == -1)
+		return set_reason(m, "write");
+	memset(&s, 0, sizeof(s));
+	s.kind = S_MARKED;
+	s.final = final;
+	s.end = end;
+	if (write_slot(j, &s, NULL) == -1)
+		return set_reason(m, "journal");
+	if (ftruncate(m->fd, (off_t)final) == -1)
+		return set_reason(m, "truncate");
+	if (fdatasync(m->fd) == -1)
+		return set_reason(m, "fsync");
+	return clear_journal(j);
+}
+
+/* After a MARKED record: has the cut happened?  See the top of the file. */
+static int
+finish_marked(struct journal *j, uint64_t final, uint64_t end)
+{
+	struct mbox *m = j->m;
+	struct stat st;
+	char c;
+
+	if (fstat(m->fd, &st) == -1)
+		return set_reason(m, "fstat");
+	if ((uint64_t)st.st_size > final) {
+		if (pread_all(m->fd, &c, 1, (off_t)final) == -1)
+			return set_reason(m, "read");
+		if (c == '\0')
+			return finish(j, final, end);
+	} else if ((uint64_t)st.st_size < final) {
+		errno = ESTALE;
+		return set_reason(m, "mailbox shrank during update");
+	}
+	if (fdatasync(m->fd) == -1)
+		return set_reason(m, "fsync");
+	return clear_journal(j);
+}
+
+static int
+run_plan(struct journal *j, uint64_t idx, uint64_t off)
+{
+	for (; idx < j->plan.nmoves; idx++, off = 0)
+		if (run_move(j, S_MOVE, idx, &j->moves[idx], off) == -1)
+			return -1;
+	return finish(j, j->plan.final, j->plan.end);
+}
+
+static int
+read_slot(struct journal *j, int which, struct slot *s)
+{
+	unsigned char sum[16];
+	struct trailer t;
+	off_t at = j->slots + (off_t)which * SLOT_SIZE;
+
+	if (pread_all(j->fd, s, sizeof(*s), at) == -1 ||
+	    memcmp(s->magic, SLOT_MAGIC, sizeof(s->magic)) != 0)
+		return 0;
+	slot_sum(s, sum);
+	if (memcmp(sum, s->sum, sizeof(sum)) != 0 || s->blen > MBOX_BUF_SIZE ||
+	    (s->kind != S_MOVE && s->kind != S_TAIL && s->kind != S_MARKED))
+		return 0;
+	if (pread_all(j->fd, &t, sizeof(t), at + (off_t)sizeof(*s) +
+	    (off_t)(s->has_data ? s->blen : 0)) == -1 || t.seq != s->seq ||
+	    memcmp(t.magic, SLOT_MAGIC, sizeof(t.magic)) != 0)
+		return 0;
+	return 1;
+}
+
+/* Write the newest recorded block again and carry on from there. */
+static int
+resume(struct journal *j)
+{
+	struct mbox *m = j->m;
+	struct slot s[2], *last = NULL;
+	struct move mv;
+
+	for (int i = 0; i < 2; i++)
+		if (read_slot(j, i, &s[i]) && (last == NULL ||
+		    s[i].seq > last->seq))
+			last = &s[i];
+	if (last == NULL)
+		return run_plan(j, 0, 0);
+	j->seq = last->seq;
+	if (last->kind == S_MARKED)
+		return finish_marked(j, last->final, last->end);
+	if (last->has_data) {
+		off_t at = j->slots + (off_t)(last->seq % 2) * SLOT_SIZE +
+		    (off_t)sizeof(*last);
+
+		if (pread_all(j->fd, m->buf, last->blen, at) == -1)
+			return set_reason(m, "journal");
+	} else if (pread_all(m->fd, m->buf, last->blen,
+	    (off_t)(last->src + last->off)) == -1)
+		return set_reason(m, "read");
+	if (pwrite_all(m->fd, m->buf, last->blen,
+	    (off_t)(last->dst + last->off)) == -1)
+		return set_reason(m, "write");
+	if (last->kind == S_MOVE) {
+		if (last->move >= j->plan.nmoves) {
+			errno = EINVAL;
+			return set_reason(m, "journal");
+		}
+		return run_plan(j, last->move, last->off + last->blen);
+	}
+	mv.src = last->src;
+	mv.dst = last->dst;
+	mv.len = last->len;
+	if (run_move(j, S_TAIL, 0, &mv, last->off + last->blen) == -1)
+		return -1;
+	return finish(j, last->dst + last->len, last->src + last->len);
+}
+
+/* Read and check the plan; 1: a plan to finish, 0: none, -1: error. */
+static int
+load_plan(struct journal *j)
+{
+	struct mbox *m = j->m;
+	unsigned char sum[16];
+	struct stat st;
+
+	if (fstat(j->fd, &st) == -1)
+		return set_reason(m, "journal");
+	if (st.st_size == 0)
+		return 0;
+	if (pread_all(j->fd, &j->plan, sizeof(j->plan), 0) == -1 ||
+	    memcmp(j->plan.magic, PLAN_MAGIC, 8) != 0 ||
+	    j->plan.nmoves > (uint64_t)st.st_size / sizeof(struct move))
+		goto torn;
+	if ((j->moves = calloc(j->plan.nmoves + 1, sizeof(*j->moves))) == NULL)
+		return set_reason(m, "malloc");
+	if (pread_all(j->fd, j->moves, j->plan.nmoves * sizeof(*j->moves),
+	    sizeof(j->plan)) == -1)
+		goto torn;
+	plan_sum(&j->plan, j->moves, sum);
+	if (memcmp(sum, j->plan.sum, sizeof(sum)) != 0)
+		goto torn;
+	if (j->plan.dev != (uint64_t)m->dev || j->plan.ino != (uint64_t)m->ino) {
+		log_msg(LOG_WARNING, "%s: journal belongs to another file; "
+		    "discarded", m->session_path);
+		return 0;
+	}
+	j->slots = slots_offset(j->plan.nmoves);
+	return 1;
+torn:
+	/* The plan is synced before the mailbox is touched: nothing to do. */
+	log_msg(LOG_NOTICE, "%s: incomplete journal discarded; the mailbox "
+	    "was not changed", m->session_path);
+	return 0;
+}
+
+/*
+ * Called with the mailbox locked, before the scan: finish whatever update
+ * a crash interrupted.
+ */
+int
+update_recover(struct mbox *m)
+{
+	struct journal j;
+	struct stat st;
+	int r;
+
+	if (m->session_fd == -1)
+		return MBOX_OK;
+	memset(&j, 0, sizeof(j));
+	j.m = m;
+	j.fd = m->session_fd;
+	if (fstat(m->fd, &st) == -1)
+		return set_reason(m, "fstat"), MBOX_TEMP;
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	r = load_plan(&j);
+	if (r == 1) {
+		log_msg(LOG_NOTICE, "%s: finishing an interrupted update",
+		    m->path);
+		r = resume(&j);
+		if (r == 0)
+			log_msg(LOG_NOTICE, "%s: interrupted update finished",
+			    m->path);
+	} else if (r == 0 && clear_journal(&j) == -1)
+		r = -1;
+	free(j.moves);
+	if (r == -1) {
+		log_msg(LOG_ERR, "%s: %s", m->path, m->reason);
+		return MBOX_TEMP;
+	}
+	return MBOX_OK;
+}
+
+/* Session end: the lock file goes unless it holds an unfinished update. */
+void
+update_release(struct mbox *m)
+{
+	struct stat st;
+
+	if (m->session_fd == -1)
+		return;
+	if (fstat(m->session_fd, &st) == 0 && st.st_size == 0)
+		unlink(m->session_path);
+	close(m->session_fd);
+	m->session_fd = -1;
+	free(m->session_path);
+	m->session_path = NULL;
+}
+
+static int
+is_from_line(struct mbox *m, off_t at)
+{
+	char b[8];
+
+	if (at == 0)
+		return pread_all(m->fd, b, 5, 0) == 0 &&
+		    memcmp(b, "From ", 5) == 0;
+	if (at < 2 || pread_all(m->fd, b, 7, at - 2) == -1)
+		return 0;
+	return b[1] == '\n' && (b[0] == '\n' || (b[0] == '\r' && at >= 3)) &&
+	    memcmp(b + 2, "From ", 5) == 0;
+}
+
+/*
+ * Is the mailbox still what we scanned, give or take mail appended since?
+ * The boundaries around every deleted message and the old end must still
+ * be where the index says; kept data between them moves as it now is.
+ */
+static int
+unchanged(struct mbox *m, const struct stat *st)
+{
+	size_t i;
+
+	if (st->st_size < m->scanned)
+		return 0;
+	if (st->st_size == m->scanned &&
+	    st->st_mtim.tv_sec == m->mtime.tv_sec &&
+	    st->st_mtim.tv_nsec == m->mtime.tv_nsec &&
+	    st->st_ctim.tv_sec == m->ctime.tv_sec &&
+	    st->st_ctim.tv_nsec == m->ctime.tv_nsec)
+		return 1;
+	for (i = 0; i < m->count; i++) {
+		if (!(m->msgs[i].flags & MSG_DELETED))
+			continue;
+		if (!is_from_line(m, m->msgs[i].from))
+			return 0;
+		if (i + 1 < m->count && !is_from_line(m, m->msgs[i + 1].from))
+			return 0;
+	}
+	if (st->st_size > m->scanned) {
+		char b[2];
+
+		/* appended mail starts with a separator of its own */
+		if (!is_from_line(m, m->scanned) &&
+		    !(pread_all(m->fd, b, 1, m->scanned) == 0 &&
+		    b[0] == '\n' && is_from_line(m, m->scanned + 1)))
+			return 0;
+	}
+	return 1;
+}
+
+/* Kept regions after the first deleted one, as moves; returns final size. */
+static uint64_t
+make_moves(struct mbox *m, uint64_t size, struct move *mv, uint64_t *n)
+{
+	uint64_t dst = 0, start, end;
+	int moving = 0;
+
+	*n = 0;
+	for (size_t i = 0; i <= m->count; i++) {
+		start = i < m->count ? (uint64_t)m->msgs[i].from :
+		    (uint64_t)m->scanned;
+		end = i + 1 < m->count ? (uint64_t)m->msgs[i + 1].from :
+		    i < m->count ? (uint64_t)m->scanned : size;
+		if (i < m->count && m->msgs[i].flags & MSG_DELETED) {
+			moving = 1;
+			continue;
+		}
+		if (end == start)
+			continue;
+		if (!moving)
+			dst = end;
+		else if (*n > 0 && mv[*n - 1].src + mv[*n - 1].len == start)
+			mv[*n - 1].len += end - start;
+		else {
+			mv[*n].src = start;
+			mv[*n].dst = dst;
+			mv[*n].len = end - start;
+			(*n)++;
+		}
+		if (moving)
+			dst += end - start;
+	}
+	return dst;
+}
+
+static int
+write_plan(struct journal *j)
+{
+	struct mbox *m = j->m;
+	off_t at;
+
+	memcpy(j->plan.magic, PLAN_MAGIC, 8);
+	plan_sum(&j->plan, j->moves, j->plan.sum);
+	j->slots = slots_offset(j->plan.nmoves);
+	memset(m->buf, 0, MBOX_BUF_SIZE);
+	if (ftruncate(j->fd, 0) == -1 ||
+	    pwrite_all(j->fd, &j->plan, sizeof(j->plan), 0) == -1 ||
+	    pwrite_all(j->fd, j->moves, j->plan.nmoves * sizeof(*j->moves),
+	    sizeof(j->plan)) == -1)
+		return -1;
+	/* Claim the slots' space now: no ENOSPC once the mailbox moves. */
+	for (at = j->slots; at < j->slots + 2 * SLOT_SIZE; at += MBOX_BUF_SIZE)
+		if (pwrite_all(j->fd, m->buf, MBOX_BUF_SIZE, at) == -1)
+			return -1;
+	return fdatasync(j->fd);
+}
+
+static int
+apply(struct mbox *m, const struct stat *st)
+{
+	struct journal j;
+	uint64_t size = (uint64_t)st->st_size, n, first = 0;
+	size_t i;
+	int r;
+
+	for (i = 0; i < m->count; i++)
+		if (m->msgs[i].flags & MSG_DELETED) {
+			first = (uint64_t)m->msgs[i].from;
+			break;
+		}
+	memset(&j, 0, sizeof(j));
+	j.m = m;
+	j.fd = m->session_fd;
+	if ((j.moves = calloc(m->count + 2, sizeof(*j.moves))) == NULL)
+		return set_reason(m, "malloc");
+	j.plan.final = make_moves(m, size, j.moves, &n);
+	j.plan.nmoves = n;
+	if (n == 0) {
+		/* only trailing messages go: one truncate, nothing to redo */
+		free(j.moves);
+		if (ftruncate(m->fd, (off_t)first) == -1)
+			return set_reason(m, "truncate");
+		if (fdatasync(m->fd) == -1)
+			return set_reason(m, "fsync");
+		return 0;
+	}
+	if (j.fd == -1) {
+		free(j.moves);
+		errno = EACCES;
+		return set_reason(m, "no journal (see the log)");
+	}
+	j.plan.dev = (uint64_t)m->dev;
+	j.plan.ino = (uint64_t)m->ino;
+	j.plan.end = size;
+	if (write_plan(&j) == -1) {
+		set_reason(m, "journal");
+		if (ftruncate(j.fd, 0) == -1)
+			log_msg(LOG_ERR, "%s: %s", m->session_path,
+			    strerror(errno));
+		free(j.moves);
+		return -1;
+	}
+	r = run_plan(&j, 0, 0);
+	if (r == -1) {
+		/* The journal can finish it: try once more now. */
+		log_msg(LOG_ERR, "%s: %s; retrying from the journal", m->path,
+		    m->reason);
+		j.seq = 0;
+		r = resume(&j);
+	}
+	free(j.moves);
+	return r;
+}
+
+int
+mbox_update(struct mbox *m)
+{
+	struct stat st, path_st;
+	size_t i;
+	int r;
+
+	for (i = 0; i < m->count; i++)
+		if (m->msgs[i].flags & MSG_DELETED)
+			break;
+	if (i == m->count)
+		return MBOX_OK;
+	if ((r = mbox_lock(m)) != MBOX_OK)
+		return r;
+	if (fstat(m->fd, &st) == -1) {
+		set_reason(m, "fstat");
+		r = MBOX_TEMP;
+	} else if (stat(m->path, &path_st) == -1 ||
+	    path_st.st_ino != st.st_ino || path_st.st_dev != st.st_dev) {
+		snprintf(m->reason, sizeof(m->reason),
+		    "mailbox was replaced during the session; nothing deleted");
+		r = MBOX_TEMP;
+	} else if (!unchanged(m, &st)) {
+		snprintf(m->reason, sizeof(m->reason),
+		    "mailbox was changed during the session; nothing deleted");
+		r = MBOX_TEMP;
+	} else
+		r = apply(m, &st) == 0 ? MBOX_OK : MBOX_TEMP;
+	mbox_unlock(m);
+	return r;
+}
