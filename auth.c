@@ -15,9 +15,6 @@
 #include "auth.h"
 #include "md5.h"
 
-/* Password file lines longer than this are refused, not truncated. */
-#define PASSWD_LINE_MAX	1024
-
 int
 auth_name_ok(const char *name)
 {
@@ -108,44 +105,71 @@ crypt_matches(const char *hash, const char *pass)
 }
 
 /*
- * Find user in the password file.  Fields: user:secret[:mailbox]; the
- * mailbox may hold ':' (the rest of the line).  1: found; 0: not; -1: error.
+ * One line of the password file into line[size], without its newline.
+ * 1: a line; 0: end of file; -1: read error.  A line that does not fit, or
+ * holds a NUL byte, comes back empty so that it never matches; either way
+ * the next call starts at the next line.
  */
 static int
-lookup(const char *file, const char *user, char *line, char **secret,
+read_line(FILE *f, char *line, size_t size)
+{
+	size_t n = 0;
+	int c, bad = 0;
+
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (c == '\0' || n + 1 >= size)
+			bad = 1;
+		else
+			line[n++] = (char)c;
+	}
+	if (ferror(f))
+		return -1;
+	if (c == EOF && n == 0 && !bad)
+		return 0;
+	line[bad ? 0 : n] = '\0';
+	return 1;
+}
+
+/*
+ * Find user (a name auth_name_ok() accepts) in an open password file.
+ * Fields: user:secret[:mailbox]; the mailbox may hold ':' (the rest of the
+ * line).  line has room for PASSWD_LINE_MAX bytes; secret and mailbox
+ * point into it, mailbox is NULL without a third field.  1: found; 0: not;
+ * -1: read error.
+ */
+int
+auth_lookup(FILE *f, const char *user, char *line, char **secret,
     char **mailbox)
 {
 	size_t ulen = strlen(user);
-	FILE *f;
-	int found = 0;
+	int r;
 
-	if ((f = fopen(file, "re")) == NULL)
-		return -1;
-	while (fgets(line, PASSWD_LINE_MAX, f) != NULL) {
-		char *nl = strchr(line, '\n');
-
-		if (nl == NULL && !feof(f)) {
-			int c;
-
-			while ((c = getc(f)) != EOF && c != '\n')
-				;
-			continue;	/* overlong: never matches */
-		}
-		if (nl)
-			*nl = '\0';
+	while ((r = read_line(f, line, PASSWD_LINE_MAX)) == 1) {
 		if (line[0] == '#' || strncmp(line, user, ulen) != 0 ||
 		    line[ulen] != ':')
 			continue;
 		*secret = line + ulen + 1;
 		if ((*mailbox = strchr(*secret, ':')) != NULL)
 			*(*mailbox)++ = '\0';
-		found = 1;
-		break;
+		return 1;
 	}
-	if (ferror(f))
-		found = -1;
+	return r;
+}
+
+static int
+lookup(const char *file, const char *user, char *line, char **secret,
+    char **mailbox)
+{
+	FILE *f;
+	int r, saved;
+
+	if ((f = fopen(file, "re")) == NULL)
+		return -1;
+	r = auth_lookup(f, user, line, secret, mailbox);
+	saved = errno;
 	fclose(f);
-	return found;
+	errno = saved;
+	return r;
 }
 
 static int

@@ -4,7 +4,12 @@
 #ifndef AUTH_H
 #define AUTH_H
 
+#include <stdio.h>
+
 #include "pop3d.h"
+
+/* Password file lines longer than this are refused, not truncated. */
+#define PASSWD_LINE_MAX	1024
 
 struct auth_config {
 	const char	*passwd;	/* -p: virtual users; NULL: system */
@@ -23,6 +28,7 @@ struct account {
 
 int	auth_name_ok(const char *);
 int	auth_template_ok(const char *);
+int	auth_lookup(FILE *, const char *, char *, char **, char **);
 int	auth_pass(const struct auth_config *, const char *, const char *,
 	    struct account *);
 void	auth_free(struct account *);
