@@ -93,7 +93,8 @@ reply(struct session *s, const char *status, const char *fmt, va_list ap)
 	char line[CMD_LINE_MAX + 64];
 	int n;
 
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	/* no format: the status alone (NOOP); vsnprintf(3) must not see NULL */
+	n = fmt != NULL ? vsnprintf(line, sizeof(line), fmt, ap) : 0;
 	if (n < 0)
 		n = 0;
 	if ((size_t)n >= sizeof(line))
