@@ -241,5 +241,9 @@ mbox_uid(struct mbox *m, size_t i, char uid[UID_MAX + 1])
 		uid[msg->xuidl_len] = '\0';
 		return;
 	}
-	md5_hex(msg->uid, uid);
+	for (int k = 0; k < UID_BYTES; k++) {
+		uid[2 * k] = "0123456789abcdef"[msg->uid[k] >> 4];
+		uid[2 * k + 1] = "0123456789abcdef"[msg->uid[k] & 15];
+	}
+	uid[2 * UID_BYTES] = '\0';
 }
