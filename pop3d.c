@@ -305,6 +305,9 @@ cmd_quit(struct session *s, int ac, char **av)
 		reply_ok(s, "bye");
 		return V_QUIT;
 	}
+	/* A client that cannot hear us has not seen what it deletes. */
+	if (out_flush(&s->out) == -1)
+		return V_END;
 	/* UPDATE runs to its end: a signal now would only slow recovery. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
@@ -623,7 +626,7 @@ session(const struct auth_config *cfg, int timeout)
 		else
 			v = dispatch(&s, line);
 		explicit_bzero(line, sizeof(line));
-		if (v == V_QUIT || v == V_END)
+		if (v == V_QUIT || v == V_END || s.out.failed)
 			break;
 		s.bad = v == V_BAD ? s.bad + 1 : 0;
 		if (s.bad >= BAD_COMMANDS_MAX) {
