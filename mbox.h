@@ -55,7 +55,9 @@ struct mbox {
 	struct timespec	mtime;		/* as seen when scanned */
 	struct timespec	ctime;
 	char		reason[256];	/* why the last call failed */
-	char		*buf;		/* I/O buffer for streaming */
+	char		*buf;		/* I/O buffer: scan, stream, update */
+	off_t		buf_off;	/* what it holds for streaming */
+	size_t		buf_len;	/* 0: nothing (the scan used it) */
 };
 
 int	mbox_open(struct mbox *, const char *);
