@@ -41,7 +41,7 @@ check: pop3d
 	prove -f t/
 
 demo: pop3d
-	@sh examples/demo.sh
+	@bash examples/demo.sh
 
 install: pop3d
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)

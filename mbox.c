@@ -209,20 +209,26 @@ mbox_send(struct mbox *m, size_t i, int top, uint64_t lines, struct out *o)
 	size_t want;
 
 	while (at < end && !s.done && !o->failed) {
-		want = end - at > MBOX_BUF_SIZE ? MBOX_BUF_SIZE :
-		    (size_t)(end - at);
-		n = pread(m->fd, m->buf, want, at);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = ESTALE;
-			snprintf(m->reason, sizeof(m->reason), "read: %s",
-			    strerror(errno));
-			return -1;
+		if (at < m->buf_off || at >= m->buf_off + (off_t)m->buf_len) {
+			/* one read serves the next messages too */
+			n = pread(m->fd, m->buf, MBOX_BUF_SIZE, at);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				if (n == 0)
+					errno = ESTALE;
+				snprintf(m->reason, sizeof(m->reason),
+				    "read: %s", strerror(errno));
+				return -1;
+			}
+			m->buf_off = at;
+			m->buf_len = (size_t)n;
 		}
-		send_bytes(&s, m->buf, (size_t)n);
-		at += n;
+		want = (size_t)(m->buf_off + (off_t)m->buf_len - at);
+		if ((off_t)want > end - at)
+			want = (size_t)(end - at);
+		send_bytes(&s, m->buf + (at - m->buf_off), want);
+		at += (off_t)want;
 	}
 	if (!s.bol)
 		out_put(o, "\r\n", 2);
@@ -241,5 +247,9 @@ mbox_uid(struct mbox *m, size_t i, char uid[UID_MAX + 1])
 		uid[msg->xuidl_len] = '\0';
 		return;
 	}
-	md5_hex(msg->uid, uid);
+	for (int k = 0; k < UID_BYTES; k++) {
+		uid[2 * k] = "0123456789abcdef"[msg->uid[k] >> 4];
+		uid[2 * k + 1] = "0123456789abcdef"[msg->uid[k] & 15];
+	}
+	uid[2 * UID_BYTES] = '\0';
 }

@@ -41,7 +41,7 @@ struct scan {
 	int		prev_blank;
 	off_t		blank_off;	/* the last empty line seen */
 	char		last;		/* last byte consumed */
-	unsigned char	xuidl_uid[16];	/* digest of the X-UIDL value */
+	unsigned char	xuidl_uid[UID_BYTES];	/* digest of the X-UIDL value */
 };
 
 static int
@@ -73,6 +73,15 @@ refill(struct scan *s)
 		want -= n;
 	}
 	return 0;
+}
+
+static void
+final_uid(struct md5 *ctx, unsigned char uid[UID_BYTES])
+{
+	unsigned char d[16];
+
+	md5_final(ctx, d);
+	memcpy(uid, d, UID_BYTES);
 }
 
 static int
@@ -114,7 +123,7 @@ note_xuidl(struct scan *s, const char *p, size_t avail)
 	md5_init(&ctx);
 	md5_update(&ctx, "X-UIDL", 6);
 	md5_update(&ctx, v, (size_t)(e - v));
-	md5_final(&ctx, s->xuidl_uid);
+	final_uid(&ctx, s->xuidl_uid);
 }
 
 static void
@@ -127,9 +136,9 @@ finish_message(struct scan *s, off_t content_end, int strip_blank)
 	msg->size = content_end - (msg->from + msg->from_len);
 	if (strip_blank)
 		msg->octets -= 2;	/* the separator line was counted */
-	md5_final(&s->digest, msg->uid);
+	final_uid(&s->digest, msg->uid);
 	if (msg->flags & MSG_XUIDL)
-		memcpy(msg->uid, s->xuidl_uid, 16);
+		memcpy(msg->uid, s->xuidl_uid, UID_BYTES);
 	s->cur = NULL;
 }
 
@@ -281,7 +290,7 @@ static int
 uid_cmp(const void *a, const void *b)
 {
 	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
-	int c = memcmp(sort_msgs[i].uid, sort_msgs[j].uid, 16);
+	int c = memcmp(sort_msgs[i].uid, sort_msgs[j].uid, UID_BYTES);
 
 	return c != 0 ? c : (i > j) - (i < j);
 }
@@ -294,7 +303,7 @@ uid_cmp(const void *a, const void *b)
 static int
 make_uids_unique(struct mbox *m)
 {
-	unsigned char first[16];
+	unsigned char first[UID_BYTES];
 	uint32_t *order, k = 0;
 	struct md5 ctx;
 	size_t i;
@@ -311,20 +320,20 @@ make_uids_unique(struct mbox *m)
 		order[i] = (uint32_t)i;
 	sort_msgs = m->msgs;
 	qsort(order, m->count, sizeof(*order), uid_cmp);
-	memcpy(first, m->msgs[order[0]].uid, 16);
+	memcpy(first, m->msgs[order[0]].uid, UID_BYTES);
 	for (i = 1; i < m->count; i++) {
 		struct msg *o = &m->msgs[order[i]];
 
-		if (memcmp(o->uid, first, 16) != 0) {
-			memcpy(first, o->uid, 16);
+		if (memcmp(o->uid, first, UID_BYTES) != 0) {
+			memcpy(first, o->uid, UID_BYTES);
 			k = 0;
 			continue;
 		}
 		k++;
 		md5_init(&ctx);
-		md5_update(&ctx, first, 16);
+		md5_update(&ctx, first, UID_BYTES);
 		md5_update(&ctx, &k, sizeof(k));
-		md5_final(&ctx, o->uid);
+		final_uid(&ctx, o->uid);
 		o->flags &= (uint8_t)~MSG_XUIDL;
 	}
 	free(order);

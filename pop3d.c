@@ -152,6 +152,19 @@ parse_number(const char *arg, uint64_t *v)
 	return 1;
 }
 
+/* An argument echoed in a reply: printable ASCII, at most 40 bytes. */
+static const char *
+shown(const char *arg)
+{
+	static char buf[41];
+	size_t i;
+
+	for (i = 0; arg[i] && i < sizeof(buf) - 1; i++)
+		buf[i] = arg[i] > 0x20 && arg[i] < 0x7f ? arg[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
 static struct msg *
 message(struct session *s, const char *arg, size_t *index)
 {
@@ -159,11 +172,11 @@ message(struct session *s, const char *arg, size_t *index)
 	struct msg *m;
 
 	if (!parse_number(arg, &n)) {
-		reply_err(s, "invalid message number: %.40s", arg);
+		reply_err(s, "invalid message number: %s", shown(arg));
 		return NULL;
 	}
 	if (n == 0 || n > s->mbox.count) {
-		reply_err(s, "no such message: %.40s", arg);
+		reply_err(s, "no such message: %s", shown(arg));
 		return NULL;
 	}
 	m = &s->mbox.msgs[n - 1];
@@ -223,9 +236,11 @@ enter_transaction(struct session *s)
 		    s->acct.mailbox, s->mbox.reason);
 		mbox_close(&s->mbox);
 		auth_free(&s->acct);
-		return reply_err(s, "%s %s", code_for(r), r == MBOX_INUSE ?
-		    "mailbox is in use by another session" :
-		    "cannot open the mailbox");
+		if (r == MBOX_INUSE)
+			return reply_err(s, "[IN-USE] mailbox is in use by "
+			    "another session");
+		return reply_err(s, "%s cannot open the mailbox: %s",
+		    code_for(r), s->mbox.reason);
 	}
 	s->state = ST_TRANS;
 	totals(s, &n, &octets);
@@ -291,6 +306,9 @@ cmd_quit(struct session *s, int ac, char **av)
 		reply_ok(s, "bye");
 		return V_QUIT;
 	}
+	/* A client that cannot hear us has not seen what it deletes. */
+	if (out_flush(&s->out) == -1)
+		return V_END;
 	/* UPDATE runs to its end: a signal now would only slow recovery. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
@@ -407,7 +425,7 @@ cmd_top(struct session *s, int ac, char **av)
 	if (message(s, av[0], &i) == NULL)
 		return V_BAD;
 	if (!parse_number(av[1], &lines))
-		return reply_err(s, "invalid line count: %.40s", av[1]);
+		return reply_err(s, "invalid line count: %s", shown(av[1]));
 	reply_ok(s, "top of message follows");
 	return send_message(s, i, 1, lines);
 }
@@ -609,7 +627,7 @@ session(const struct auth_config *cfg, int timeout)
 		else
 			v = dispatch(&s, line);
 		explicit_bzero(line, sizeof(line));
-		if (v == V_QUIT || v == V_END)
+		if (v == V_QUIT || v == V_END || s.out.failed)
 			break;
 		s.bad = v == V_BAD ? s.bad + 1 : 0;
 		if (s.bad >= BAD_COMMANDS_MAX) {
