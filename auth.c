@@ -93,8 +93,13 @@ crypt_matches(const char *hash, const char *pass)
 	if ((pid = fork()) == 0) {
 		struct crypt_data *cd = calloc(1, sizeof(*cd));
 		const char *h = cd ? crypt_r(pass, hash, cd) : NULL;
+		int match = h != NULL && h[0] != '*' && same_secret(h, hash);
 
-		_exit(h != NULL && h[0] != '*' && same_secret(h, hash) ? 0 : 1);
+		/* the work area holds the password: wipe it, and leak nothing */
+		if (cd != NULL)
+			explicit_bzero(cd, sizeof(*cd));
+		free(cd);
+		_exit(match ? 0 : 1);
 	}
 	if (pid == -1)
 		return -1;
