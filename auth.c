@@ -158,7 +158,7 @@ auth_lookup(FILE *f, const char *user, char *line, char **secret,
 			*(*mailbox)++ = '\0';
 		return 1;
 	}
-	return r;
+	return r == -1 ? -1 : 0;
 }
 
 static int
@@ -205,7 +205,7 @@ auth_pass(const struct auth_config *cfg, const char *user, const char *pass,
 		return AUTH_FAIL;
 	if ((r = secret_matches(secret, pass)) != 1)
 		return r == -1 ? AUTH_ERROR : AUTH_FAIL;
-	strcpy(acct->name, user);
+	memcpy(acct->name, user, strlen(user) + 1);	/* auth_name_ok: fits */
 	if (mailbox != NULL && mailbox[0] != '\0')
 		acct->mailbox = strdup(mailbox);
 	else if (cfg->mailbox != NULL)

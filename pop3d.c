@@ -159,8 +159,12 @@ shown(const char *arg)
 	static char buf[41];
 	size_t i;
 
-	for (i = 0; arg[i] && i < sizeof(buf) - 1; i++)
-		buf[i] = arg[i] > 0x20 && arg[i] < 0x7f ? arg[i] : '?';
+	for (i = 0; i < sizeof(buf) - 1 && arg[i] != '\0'; i++) {
+		if (arg[i] > 0x20 && arg[i] < 0x7f)
+			buf[i] = arg[i];
+		else
+			buf[i] = '?';
+	}
 	buf[i] = '\0';
 	return buf;
 }

@@ -16,7 +16,8 @@
  *     content.
  * A broken invariant aborts, so libFuzzer reports it with the input.
  */
-/* memfd_create(2) */
+/* memfd_create(2): a feature-test macro, defined on purpose */
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl*) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

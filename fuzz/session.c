@@ -17,7 +17,8 @@
  * The session's log (-e) goes to /dev/null unless FUZZ_SESSION_LOG is
  * set; sanitizer reports go to the real standard error either way.
  */
-/* memfd_create(2), strcasestr(3) */
+/* memfd_create(2), strcasestr(3): a feature-test macro, defined on purpose */
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl*) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
