@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -600,6 +601,7 @@ session(const struct auth_config *cfg, int timeout)
 {
 	static struct session s;
 	char line[SASL_LINE_MAX];
+	struct timeval send_limit = { timeout, 0 };
 	enum verdict v = V_OK;
 	int r;
 
@@ -612,6 +614,13 @@ session(const struct auth_config *cfg, int timeout)
 	s.mbox.fd = -1;
 	s.mbox.session_fd = -1;
 	peer_name(&s);
+	/*
+	 * A client that stops reading is as idle as one that stops writing:
+	 * a send blocked this long fails (EAGAIN) and ends the session, which
+	 * would otherwise hold the mailbox forever.  Not a socket: no limit.
+	 */
+	(void)setsockopt(1, SOL_SOCKET, SO_SNDTIMEO, &send_limit,
+	    sizeof(send_limit));
 	reply_ok(&s, "POP3 server ready");
 	for (;;) {
 		if (!in_pending(&s.in) && out_flush(&s.out) == -1)

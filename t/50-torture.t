@@ -8,7 +8,7 @@ status 0 (no crash, no signal), answers a clear -ERR or ends cleanly, and
 the mailbox directory is byte for byte what it was, with no lock or
 journal file left behind.  The fixture is t/sessions/mbox/default (4
 messages, 779 octets) and t/sessions/passwd (jack, "password")."""
-import hashlib, os, random, shutil, stat, subprocess, sys, tempfile, time
+import hashlib, os, random, shutil, socket, stat, subprocess, sys, tempfile, time
 
 top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pop3d = os.environ.get('POP3D', os.path.join(top, 'pop3d'))
@@ -205,6 +205,9 @@ rows = [
     row('client closes its end mid-RETR: no SIGPIPE, nothing deleted',
         LOGIN + b'DELE 2\r\nRETR 1\r\nQUIT\r\n', None, box='big',
         mode='hangup'),
+    row('client stops reading mid-RETR (a socket): the idle timeout ends it',
+        LOGIN + b'DELE 2\r\nRETR 1\r\nQUIT\r\n', None, box='big',
+        mode='nonreader', args=['-t', '1']),
     row('client gone before the greeting: nothing deleted',
         LOGIN + b'DELE 1\r\nDELE 2\r\nQUIT\r\n', None, mode='deaf'),
     row('a client that never sends anything', b'', [E_IDLE], mode='hold',
@@ -333,6 +336,26 @@ def run(r, cmd):
                            stderr=subprocess.PIPE, timeout=60)
         os.close(wr)
         return p.returncode, b'', p.stderr, time.monotonic() - start
+    if r['mode'] == 'nonreader':
+        # a socket, as under inetd; the client never reads from its end
+        client, server = socket.socketpair()
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=server,
+                             stderr=subprocess.PIPE)
+        server.close()
+        p.stdin.write(r['send'])
+        p.stdin.flush()
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            return 'hung', b'', b'', time.monotonic() - start
+        secs = time.monotonic() - start
+        client.close()
+        p.stdin.close()
+        log = p.stderr.read()
+        p.stderr.close()
+        return p.returncode, b'', log, secs
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     p.stdin.write(r['send'])
@@ -430,6 +453,11 @@ try:
             ok(why is None, f'{name}: the message was being sent', why)
             ok(b'logout' not in log or b'dele=0' in log,
                f'{name}: no update logged', log.decode('latin-1')[-500:])
+        elif r['mode'] == 'nonreader':
+            ok(secs < 10, f'{name}: ends within seconds', f'{secs:.1f} s')
+            ok(b'dele=0' in log or b'nothing deleted' in log,
+               f'{name}: the log says nothing was deleted',
+               log.decode('latin-1')[-500:])
         elif r['mode'] != 'deaf':
             why = check_output(r, out, expect)
             ok(why is None, f'{name}: answers', why)
