@@ -1,15 +1,18 @@
 /*
  * Fuzz target: a whole POP3 session driven by the input bytes.
  *
- * pop3d.c is built with -Dmain=pop3d_main and run as `pop3d -e -f MBOX -p
- * PASSWD` with the input as its standard input and its output in a memfd.
- * The mailbox is a fixture rewritten before every run, so DELE and QUIT
- * reach the update code each time.  The password file knows user jack
- * (password "password", the fixture) and users whose mailbox is missing,
- * a directory, a FIFO, a symbolic link or binary junk.  crypt(3) users are
- * left out: its child process would cost more than the rest of a run.
+ * pop3d.c is built with -Dmain=pop3d_main and run as `pop3d -e -m DIR/%u
+ * -p PASSWD` with the input as its standard input and its output in a
+ * memfd.  Jack's mailbox, DIR/jack, is a fixture rewritten before every
+ * run, so DELE and QUIT reach the update code each time.  The password
+ * file knows user jack (password "password") and users whose mailbox is
+ * missing, a directory, a FIFO, a symbolic link or binary junk.  crypt(3)
+ * users are left out: its child process would cost more than the rest of
+ * a run.  One input in eight (by a hash of it) gets, instead of the memfd,
+ * a socket that takes only a few KB and is never read: the client that
+ * stops listening, so every path where a write fails is taken.
  * After each run:
- *   - every line the server sent ends in CR LF;
+ *   - every line the server sent ends in CR LF (but a cut-off last one);
  *   - the mailbox holds some of the fixture's messages, in order and
  *     whole, and all of them unless the input says QUIT.
  * A broken invariant aborts, so libFuzzer reports it with the input.
@@ -28,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,8 +87,10 @@ static const char *const fixture[] = {
 #define NFIXTURE	(sizeof(fixture) / sizeof(fixture[0]))
 
 static char dir[256], mbox[300], passwd[300], lockfile[310], dotlock[310];
+static char template[300];
 static int in_fd = -1, out_fd = -1, saved_in = -1, saved_out = -1;
 static int saved_err = -1, null_fd = -1;
+static int deaf_fd = -1, deaf_client = -1;
 
 static void
 fatal(const char *what)
@@ -128,6 +134,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *tmp = getenv("TMPDIR");
 	char path[320];
+	int pair[2], small = 1;
 	FILE *f;
 
 	(void)argc;
@@ -136,7 +143,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    tmp ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL)
 		fatal("mkdtemp");
-	snprintf(mbox, sizeof(mbox), "%s/mbox", dir);
+	snprintf(mbox, sizeof(mbox), "%s/jack", dir);
+	snprintf(template, sizeof(template), "%s/%%u", dir);
 	snprintf(passwd, sizeof(passwd), "%s/passwd", dir);
 	snprintf(lockfile, sizeof(lockfile), "%s.pop3d", mbox);
 	snprintf(dotlock, sizeof(dotlock), "%s.lock", mbox);
@@ -168,6 +176,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if ((in_fd = memfd_create("fuzz-session-in", MFD_CLOEXEC)) == -1 ||
 	    (out_fd = memfd_create("fuzz-session-out", MFD_CLOEXEC)) == -1)
 		fatal("memfd_create");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == -1)
+		fatal("socketpair");
+	deaf_fd = pair[0];
+	deaf_client = pair[1];
+	/* the smallest send buffer, and a full one fails at once */
+	if (setsockopt(deaf_fd, SOL_SOCKET, SO_SNDBUF, &small,
+	    sizeof(small)) == -1 || fcntl(deaf_fd, F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(deaf_client, F_SETFL, O_NONBLOCK) == -1)
+		fatal("deaf socket");
 	if ((saved_in = dup(0)) == -1 || (saved_out = dup(1)) == -1 ||
 	    (saved_err = dup(2)) == -1)
 		fatal("dup");
@@ -196,19 +213,51 @@ read_all(int fd, size_t *len)
 }
 
 static void
+check_text(const char *o, size_t len, int whole)
+{
+	if (len < 5 || memcmp(o, "+OK ", 4) != 0)
+		die("no greeting");
+	if (whole && (o[len - 2] != '\r' || o[len - 1] != '\n'))
+		die("output does not end in CR LF");
+	for (size_t i = 0; i < len; i++)
+		if (o[i] == '\n' && (i == 0 || o[i - 1] != '\r'))
+			die("a bare LF in the output");
+}
+
+static void
 check_output(void)
 {
 	size_t len;
 	char *o = read_all(out_fd, &len);
 
-	if (len < 5 || memcmp(o, "+OK ", 4) != 0)
-		die("no greeting");
-	if (o[len - 2] != '\r' || o[len - 1] != '\n')
-		die("output does not end in CR LF");
-	for (size_t i = 0; i < len; i++)
-		if (o[i] == '\n' && (i == 0 || o[i - 1] != '\r'))
-			die("a bare LF in the output");
+	check_text(o, len, 1);
 	free(o);
+}
+
+/* What the deaf client was sent, drained for the next run. */
+static void
+check_deaf_output(void)
+{
+	static char o[1 << 20];
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < sizeof(o) &&
+	    (n = read(deaf_client, o + len, sizeof(o) - len)) > 0)
+		len += (size_t)n;
+	if (len == sizeof(o))
+		die("the deaf socket took a megabyte");
+	check_text(o, len, 0);
+}
+
+static uint64_t
+hash(const uint8_t *data, size_t size)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t k = 0; k < size; k++)
+		h = (h ^ data[k]) * 0x100000001b3ULL;
+	return h;
 }
 
 /* The mailbox is the fixture with some messages gone, never anything else. */
@@ -242,8 +291,9 @@ check_mailbox(int quit)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *argv[] = { "pop3d", "-e", "-f", mbox, "-p", passwd, "-t", "5",
-	    NULL };
+	char *argv[] = { "pop3d", "-e", "-m", template, "-p", passwd, "-t",
+	    "5", NULL };
+	int deaf = hash(data, size) % 8 == 0;
 	char *text;
 
 	write_mailbox();
@@ -253,7 +303,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    pwrite(in_fd, data, size, 0) != (ssize_t)size ||
 	    lseek(in_fd, 0, SEEK_SET) == -1 || lseek(out_fd, 0, SEEK_SET) == -1)
 		fatal("memfd");
-	if (dup2(in_fd, 0) == -1 || dup2(out_fd, 1) == -1 ||
+	if (dup2(in_fd, 0) == -1 || dup2(deaf ? deaf_fd : out_fd, 1) == -1 ||
 	    (null_fd != -1 && dup2(null_fd, 2) == -1))
 		fatal("dup2");
 	optind = 0;		/* glibc: start getopt(3) afresh */
@@ -262,7 +312,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (dup2(saved_in, 0) == -1 || dup2(saved_out, 1) == -1 ||
 	    dup2(saved_err, 2) == -1)
 		fatal("dup2");
-	check_output();
+	if (deaf)
+		check_deaf_output();
+	else
+		check_output();
 	if ((text = malloc(size + 1)) == NULL)
 		fatal("malloc");
 	memcpy(text, data, size);
