@@ -88,12 +88,16 @@ check-asan: pop3d-asan
 
 # Fuzz targets (fuzz/*.c): libFuzzer with ASan and UBSan, each run for
 # FUZZ_SECONDS from the seed corpus in fuzz/corpus/TARGET; new inputs and
-# crashes go to fuzz/out/.  fuzz/base64.c waits for base64.c.
+# crashes go to fuzz/out/.  fuzz/base64.c waits for base64.c.  The I/O
+# buffers shrink to a few bytes so small inputs reach their edges (lines
+# split across reads, messages across blocks, multi-block update moves),
+# and a failed login does not pause.
 FUZZ_CC      = clang
 FUZZ_SECONDS = 60
 FUZZ_FLAGS   = -g -O1 -fno-omit-frame-pointer \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-               -DFAIL_DELAY_MS=0
+               -DFAIL_DELAY_MS=0 $(FUZZ_SMALL)
+FUZZ_SMALL   = -DIN_BUF_SIZE=7 -DOUT_BUF_SIZE=64 -DMBOX_BUF_SIZE=256
 FUZZ_TARGETS = session scan passwd base64
 FUZZ_LIBSRCS = $(filter-out pop3d.c,$(SRCS))
 
@@ -135,10 +139,12 @@ AFL_CC = afl-clang-fast
 fuzz/out/afl-session: fuzz/session.c fuzz/main.h $(SRCS) $(HDRS)
 	@mkdir -p fuzz/out
 	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(AFL_CC) $(CPPFLAGS) -g -O1 \
-	    -fsanitize=fuzzer -DFAIL_DELAY_MS=0 $(WARN) -Dmain=pop3d_main \
+	    -fsanitize=fuzzer -DFAIL_DELAY_MS=0 $(FUZZ_SMALL) $(WARN) \
+	    -Dmain=pop3d_main \
 	    -include fuzz/main.h -c -o fuzz/out/afl-pop3d-main.o pop3d.c
 	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(AFL_CC) $(CPPFLAGS) -g -O1 \
-	    -fsanitize=fuzzer -DFAIL_DELAY_MS=0 $(WARN) -o $@ fuzz/session.c \
+	    -fsanitize=fuzzer -DFAIL_DELAY_MS=0 $(FUZZ_SMALL) $(WARN) \
+	    -o $@ fuzz/session.c \
 	    fuzz/out/afl-pop3d-main.o $(FUZZ_LIBSRCS) $(LDLIBS)
 
 fuzz-afl: fuzz/out/afl-session

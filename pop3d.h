@@ -44,8 +44,12 @@
  * is gathered in 64 KB so RETR streams in large writes and a batch of
  * answers leaves in one.
  */
-#define IN_BUF_SIZE	4096
+#ifndef IN_BUF_SIZE		/* the fuzz build shrinks the buffers to reach */
+#define IN_BUF_SIZE	4096	/* their edges with small inputs */
+#endif
+#ifndef OUT_BUF_SIZE
 #define OUT_BUF_SIZE	65536
+#endif
 
 /* Where the session logs: syslog(LOG_MAIL), or stderr with -e. */
 void	log_open(int to_stderr);
