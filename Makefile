@@ -17,7 +17,8 @@ SBINDIR   = $(PREFIX)/sbin
 MANDIR    = $(PREFIX)/share/man/man8
 DOCDIR    = $(PREFIX)/share/doc/pop3d
 
-OBJS = pop3d.o io.o auth.o mbox.o mbox_scan.o mbox_lock.o update.o md5.o
+OBJS = pop3d.o io.o auth.o mbox.o mbox_scan.o mbox_uid.o mbox_lock.o update.o \
+       md5.o
 
 all: pop3d
 
@@ -31,7 +32,8 @@ pop3d.o: pop3d.c pop3d.h io.h auth.h mbox.h
 io.o: io.c io.h pop3d.h
 auth.o: auth.c auth.h pop3d.h md5.h
 mbox.o: mbox.c mbox.h io.h pop3d.h md5.h update.h
-mbox_scan.o: mbox_scan.c mbox.h md5.h
+mbox_scan.o: mbox_scan.c mbox.h
+mbox_uid.o: mbox_uid.c mbox.h md5.h
 mbox_lock.o: mbox_lock.c mbox.h pop3d.h
 update.o: update.c update.h mbox.h pop3d.h md5.h
 md5.o: md5.c md5.h

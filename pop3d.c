@@ -367,6 +367,14 @@ cmd_list(struct session *s, int ac, char **av)
 }
 
 static enum verdict
+uid_failed(struct session *s)
+{
+	log_msg(LOG_ERR, "user=%s mailbox=%s: %s", s->acct.name,
+	    s->acct.mailbox, s->mbox.reason);
+	return reply_err(s, "[SYS/TEMP] cannot read the mailbox");
+}
+
+static enum verdict
 cmd_uidl(struct session *s, int ac, char **av)
 {
 	char uid[UID_MAX + 1];
@@ -375,13 +383,18 @@ cmd_uidl(struct session *s, int ac, char **av)
 	if (ac == 1) {
 		if (message(s, av[0], &i) == NULL)
 			return V_BAD;
-		mbox_uid(&s->mbox, i, uid);
+		if (mbox_uid(&s->mbox, i, uid) == -1)
+			return uid_failed(s);
 		return reply_ok(s, "%zu %s", i + 1, uid);
 	}
+	/* the first UIDL reads the headers: fail before the +OK */
+	if (s->mbox.count > 0 && mbox_uid(&s->mbox, 0, uid) == -1)
+		return uid_failed(s);
 	reply_ok(s, "unique-id listing follows");
 	for (i = 0; i < s->mbox.count; i++)
 		if (!(s->mbox.msgs[i].flags & MSG_DELETED)) {
-			mbox_uid(&s->mbox, i, uid);
+			if (mbox_uid(&s->mbox, i, uid) == -1)
+				return V_END;
 			out_printf(&s->out, "%zu %s\r\n", i + 1, uid);
 		}
 	out_put(&s->out, ".\r\n", 3);
