@@ -247,13 +247,17 @@ enter_transaction(struct session *s)
 	}
 	r = mbox_open(&s->mbox, s->acct.mailbox);
 	if (r != MBOX_OK) {
+		int became = s->acct.system;
+
 		log_msg(LOG_ERR, "user=%s mailbox=%s: %s", s->acct.name,
 		    s->acct.mailbox, s->mbox.reason);
 		mbox_close(&s->mbox);
 		auth_free(&s->acct);
-		return reply_err(s, "%s %s", code_for(r), r == MBOX_INUSE ?
+		reply_err(s, "%s %s", code_for(r), r == MBOX_INUSE ?
 		    "mailbox is in use by another session" :
 		    "cannot open the mailbox");
+		/* Root is gone for good: no other user can log in now. */
+		return became ? V_END : V_BAD;
 	}
 	s->state = ST_TRANS;
 	totals(s, &n, &octets);
@@ -359,8 +363,11 @@ sasl_response(struct session *s, const char *challenge, const char *initial,
 		if (out_flush(&s->out) == -1)
 			return V_END;
 		r = in_line(&s->in, line, sizeof(line));
-		if (r == LINE_EOF)
+		if (r == LINE_EOF) {
+			if (s->in.timed_out)
+				reply_err(s, "idle for too long, closing");
 			return V_END;
+		}
 		if (r == LINE_BAD) {
 			explicit_bzero(line, sizeof(line));
 			return reply_err(s, "SASL response too long or not "
@@ -377,7 +384,7 @@ sasl_response(struct session *s, const char *challenge, const char *initial,
 		v = reply_err(s, "invalid base64 in the SASL response");
 	if (v == V_OK)
 		dec[*len] = '\0';
-	explicit_bzero(line, resp == line ? sizeof(line) : 0);
+	explicit_bzero(line, sizeof(line));
 	return v;
 }
 

@@ -238,6 +238,21 @@ tap.ok(s.line() == b"+ " and s.closed(),
        "input ending inside an exchange ends the session")
 s.finish()
 
+s = session(plain)
+s.send(b"AUTH PLAIN\r\n" + plain_response("", "jack", "password") +
+       b"\r\nSTAT")
+got = [s.line(), s.line(), s.line()]
+tap.ok(got[0] == b"+ " and got[1].startswith(b"+OK 2 messages") and
+       got[2].startswith(b"+OK 2 "), "a pipelined exchange: challenge, "
+       "login and STAT in order", got)
+s.finish()
+
+s = Session(["-t", "1", "-f", box, "-p", plain])
+tap.eq(s.cmd("AUTH PLAIN"), b"+ ", "AUTH PLAIN, then silence")
+tap.ok(s.line(timeout=10) == b"-ERR idle for too long, closing" and
+       s.closed(), "the idle limit holds inside an exchange too")
+s.finish()
+
 # --- AUTH CRAM-MD5 -----------------------------------------------------------
 
 s = session(plain)

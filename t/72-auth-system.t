@@ -184,6 +184,23 @@ tap.ok(r1 == AUTH_FAIL and r2 == AUTH_FAIL, "a path as a user name and "
        "root itself: [AUTH]", (r1, r2))
 s.finish()
 
+# --- a mailbox only root could open ----------------------------------------------
+
+spool3 = os.path.join(tmp, "spool3")
+os.mkdir(spool3)
+os.chown(spool3, 0, mail)
+os.chmod(spool3, 0o2775)
+write(os.path.join(spool3, user), mbox(1), 0o600)	# root's, not the user's
+s = Session(["-m", os.path.join(spool3, "%u")])
+s.cmd("USER " + user)
+r = s.cmd("PASS " + good_pw)
+tap.eq(r, b"-ERR [SYS/PERM] cannot open the mailbox", "a root-owned 0600 "
+       "mailbox cannot be opened: the open runs as the user")
+tap.ok(s.closed(), "after the switch the session ends: root is gone, "
+       "no other user could log in")
+status, err = s.finish()
+tap.ok("Permission denied" in err, "the log says why", err)
+
 # --- a spool directory that is not group-writable ----------------------------------
 
 spool2 = os.path.join(tmp, "spool2")
