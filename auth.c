@@ -642,6 +642,23 @@ auth_become(const struct account *a, char *why, size_t size)
 	    size);
 }
 
+/*
+ * The method, cost and salt of a hash without the hash itself: what
+ * precedes the last '$' ("$6$rounds=N$salt$", "$y$j9T$salt$"), or for
+ * bcrypt, whose salt and hash share a field, its first 29 characters.
+ */
+static char *
+setting_of(const char *hash)
+{
+	const char *end = strrchr(hash, '$');
+
+	if (strncmp(hash, "$2", 2) == 0 && strlen(hash) > 29)
+		return strndup(hash, 29);
+	if (end == NULL || end == hash)
+		return strndup(hash, 2);	/* DES: two salt characters */
+	return strndup(hash, (size_t)(end - hash) + 1);
+}
+
 /* With -p: every user {PLAIN}?  And a crypt hash to spend on the unknown. */
 static int
 scan_passwd(struct auth_config *cfg)
@@ -655,8 +672,10 @@ scan_passwd(struct auth_config *cfg)
 		if (is_plain(secret))
 			plain++;
 		else if (cfg->dummy == NULL && !locked(secret) &&
-		    (cfg->dummy = strdup(secret)) == NULL)
+		    (cfg->dummy = setting_of(secret)) == NULL) {
 			r = -1;
+			break;
+		}
 	}
 	explicit_bzero(line, sizeof(line));
 	cfg->all_plain = users > 0 && users == plain;
@@ -667,16 +686,31 @@ scan_passwd(struct auth_config *cfg)
 	return r;
 }
 
-/* A setting for crypt(3) of the system's default kind, for the unknown. */
+/*
+ * A crypt(3) setting that costs what checking a real account costs: the
+ * method and cost of the first usable hash in the shadow file (what
+ * passwd(1) writes here), else the C library's default.
+ */
 static char *
 system_dummy(void)
 {
-#ifdef CRYPT_GENSALT_IMPLEMENTS_DEFAULT_PREFIX
-	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct spwd *sp;
+	char *setting = NULL;
 
-	if (crypt_gensalt_rn(NULL, 0, NULL, 0, setting,
-	    (int)sizeof(setting)) != NULL)
-		return strdup(setting);
+	setspent();
+	while (setting == NULL && (sp = getspent()) != NULL) {
+		if (!locked(sp->sp_pwdp) && sp->sp_pwdp[0] == '$')
+			setting = setting_of(sp->sp_pwdp);
+		explicit_bzero(sp->sp_pwdp, strlen(sp->sp_pwdp));
+	}
+	endspent();
+	if (setting != NULL)
+		return setting;
+#ifdef CRYPT_GENSALT_IMPLEMENTS_DEFAULT_PREFIX
+	char buf[CRYPT_GENSALT_OUTPUT_SIZE];
+
+	if (crypt_gensalt_rn(NULL, 0, NULL, 0, buf, (int)sizeof(buf)) != NULL)
+		return strdup(buf);
 #endif
 	return strdup("$6$pop3dpop3dpop3d$");
 }
