@@ -44,7 +44,7 @@ def session(passwd=plain):
     return Session(["-f", box, "-p", passwd])
 
 
-# --- what is offered ------------------------------------------------------
+# --- what is offered --------------------------------------------------------
 
 s = session(plain)
 stamp = s.stamp()
@@ -89,7 +89,7 @@ tap.ok(b"USER" not in capa and not any(c.startswith(b"SASL")
 s.cmd("QUIT")
 s.finish()
 
-# --- USER and PASS ---------------------------------------------------------
+# --- USER and PASS ----------------------------------------------------------
 
 s = session(plain)
 answers = [s.cmd("USER " + u) for u in
@@ -253,7 +253,7 @@ tap.ok(s.line(timeout=10) == b"-ERR idle for too long, closing" and
        s.closed(), "the idle limit holds inside an exchange too")
 s.finish()
 
-# --- AUTH CRAM-MD5 -----------------------------------------------------------
+# --- AUTH CRAM-MD5 ----------------------------------------------------------
 
 s = session(plain)
 chal = s.cmd("AUTH CRAM-MD5")
@@ -285,7 +285,7 @@ tap.eq(s.cmd(cram_response("nosuchuser", "password", c3)), AUTH_FAIL,
        "CRAM-MD5 for an unknown user: the same answer")
 s.finish()
 
-# --- the password file's permissions ------------------------------------------
+# --- the password file's permissions ----------------------------------------
 
 s = session(plain)
 s.cmd("QUIT")

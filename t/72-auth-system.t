@@ -100,7 +100,7 @@ probe = subprocess.run(["touch", os.path.join(spool, "probe")],
 tap.ok(probe.returncode != 0, "without group mail, %s cannot create files "
        "in the root:mail 2775 spool" % user)
 
-# --- a login, the switch, the locks ---------------------------------------------
+# --- a login, the switch, the locks -----------------------------------------
 
 s = Session(["-m", template])
 tap.ok(s.greeting.startswith(b"+OK") and b"<" not in s.greeting,
@@ -151,7 +151,7 @@ tap.eq(uids, [pw.pw_uid] * 4, "AUTH PLAIN: the session runs as the user")
 s.cmd("QUIT")
 s.finish()
 
-# --- refusals: one answer for all ------------------------------------------------
+# --- refusals: one answer for all -------------------------------------------
 
 s = Session(["-m", template])
 answers = []
@@ -184,7 +184,7 @@ tap.ok(r1 == AUTH_FAIL and r2 == AUTH_FAIL, "a path as a user name and "
        "root itself: [AUTH]", (r1, r2))
 s.finish()
 
-# --- a mailbox only root could open ----------------------------------------------
+# --- a mailbox only root could open -----------------------------------------
 
 spool3 = os.path.join(tmp, "spool3")
 os.mkdir(spool3)
@@ -201,7 +201,7 @@ tap.ok(s.closed(), "after the switch the session ends: root is gone, "
 status, err = s.finish()
 tap.ok("Permission denied" in err, "the log says why", err)
 
-# --- a spool directory that is not group-writable ----------------------------------
+# --- a spool directory that is not group-writable ---------------------------
 
 spool2 = os.path.join(tmp, "spool2")
 os.mkdir(spool2)
@@ -222,7 +222,7 @@ status, err = s.finish()
 tap.ok("cannot create" in err, "... and the log says the locks there "
        "cannot be created", err)
 
-# --- a real client through a launcher, as root ---------------------------------------
+# --- a real client through a launcher, as root ------------------------------
 
 write(box, mbox(2), 0o660)
 os.chown(box, pw.pw_uid, mail)

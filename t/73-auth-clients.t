@@ -85,7 +85,7 @@ def messages_in(path):
 
 
 try:
-    # --- Python poplib --------------------------------------------------------
+    # --- Python poplib ------------------------------------------------------
     p = poplib.POP3("127.0.0.1", P, timeout=20)
     p.user("jack")
     p.pass_("password")
@@ -158,7 +158,7 @@ try:
            "and authzid = user", r)
     p.quit()
 
-    # --- curl -----------------------------------------------------------------
+    # --- curl ---------------------------------------------------------------
     for mech, sent in (("+APOP", "> APOP jack "),
                        ("PLAIN", "> AUTH PLAIN"),
                        ("CRAM-MD5", "> AUTH CRAM-MD5")):
@@ -184,7 +184,7 @@ try:
                         "pop3://jill;AUTH=CRAM-MD5:x@127.0.0.1:%d/" % M])
     tap.ok(rc != 0, "curl CRAM-MD5 where it is not offered: fails", rc)
 
-    # --- fetchmail --------------------------------------------------------------
+    # --- fetchmail ----------------------------------------------------------
     def fetchmail(name, port, how, user="jack", password="password"):
         out = os.path.join(tmp, "fetchmail-%s.mbox" % name)
         rc_file = os.path.join(tmp, "fetchmailrc-" + name)
@@ -215,7 +215,7 @@ try:
     tap.ok(rc == 3 and got == 0, "fetchmail with a wrong password: "
            "authentication error (3)", (rc, log))
 
-    # --- mpop ---------------------------------------------------------------------
+    # --- mpop ---------------------------------------------------------------
     def mpop(name, port, auth, user="jack", password="password"):
         out = os.path.join(tmp, "mpop-%s.mbox" % name)
         conf = os.path.join(tmp, "mpoprc-" + name)

@@ -42,7 +42,7 @@ def run(args, preexec=None, stdin=b""):
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 
-# --- -u: an unprivileged session ------------------------------------------
+# --- -u: an unprivileged session --------------------------------------------
 
 vdir = os.path.join(tmp, "virtual")
 os.mkdir(vdir)
@@ -88,7 +88,7 @@ rc, out, err = run(["-e", "-f", box, "-p", open_passwd, "-u", "nobody"],
 tap.ok(rc == 0 and out.startswith("+OK"), "-u naming the user we already "
        "are: runs", (rc, out, err))
 
-# --- startup errors -----------------------------------------------------------
+# --- startup errors ---------------------------------------------------------
 
 rc, out, err = run(["-e", "-f", box])
 tap.ok(rc == 0 and out.startswith("+OK"),
@@ -148,7 +148,7 @@ rc, out, err = run(["-P"], stdin=b"x" * 600 + b"\n")
 tap.ok(rc == 1 and out == "" and "longer than" in err,
        "-P: a password past crypt(3)'s limit is refused", (rc, out, err))
 
-# --- the real failure delay ------------------------------------------------------
+# --- the real failure delay -------------------------------------------------
 
 mixed = os.path.join(tmp, "mixed")
 write(mixed, "jack:{PLAIN}password\njill:%s\nbob:!%s\n" % (h1, h1), 0o600)
