@@ -22,7 +22,8 @@ SBINDIR   = $(PREFIX)/sbin
 MANDIR    = $(PREFIX)/share/man/man8
 DOCDIR    = $(PREFIX)/share/doc/pop3d
 
-OBJS = pop3d.o io.o auth.o base64.o mbox.o mbox_scan.o mbox_lock.o update.o md5.o
+OBJS = pop3d.o io.o auth.o base64.o mbox.o mbox_scan.o mbox_uid.o \
+       mbox_lock.o update.o md5.o
 SRCS = $(OBJS:.o=.c)
 HDRS = pop3d.h io.h auth.h base64.h mbox.h update.h md5.h
 
@@ -39,7 +40,8 @@ io.o: io.c io.h pop3d.h
 auth.o: auth.c auth.h pop3d.h md5.h
 base64.o: base64.c base64.h
 mbox.o: mbox.c mbox.h io.h pop3d.h md5.h update.h
-mbox_scan.o: mbox_scan.c mbox.h md5.h
+mbox_scan.o: mbox_scan.c mbox.h
+mbox_uid.o: mbox_uid.c mbox.h md5.h
 mbox_lock.o: mbox_lock.c mbox.h pop3d.h
 update.o: update.c update.h mbox.h pop3d.h md5.h
 md5.o: md5.c md5.h
@@ -47,15 +49,15 @@ md5.o: md5.c md5.h
 # The same program with a 50 ms failure delay instead of one second, so
 # tests of refused logins stay fast; never installed.
 pop3d-fastfail: $(SRCS) $(HDRS)
-	$(CC) $(CPPFLAGS) $(CRYPT_DEFS) -DFAIL_DELAY_MS=50 $(CFLAGS) $(WARN) $(HARDEN) \
-	    $(HARDEN_LD) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CRYPT_DEFS) -DFAIL_DELAY_MS=50 $(CFLAGS) $(WARN) \
+	    $(HARDEN) $(HARDEN_LD) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
 
 # The test suite: TAP through prove, ending in the count of tests.
 check: pop3d pop3d-fastfail
 	prove -f t/
 
 demo: pop3d
-	@sh examples/demo.sh
+	@bash examples/demo.sh
 
 install: pop3d
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)

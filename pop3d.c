@@ -154,6 +154,19 @@ parse_number(const char *arg, uint64_t *v)
 	return 1;
 }
 
+/* An argument echoed in a reply: printable ASCII, at most 40 bytes. */
+static const char *
+shown(const char *arg)
+{
+	static char buf[41];
+	size_t i;
+
+	for (i = 0; arg[i] && i < sizeof(buf) - 1; i++)
+		buf[i] = arg[i] > 0x20 && arg[i] < 0x7f ? arg[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
 static struct msg *
 message(struct session *s, const char *arg, size_t *index)
 {
@@ -161,11 +174,11 @@ message(struct session *s, const char *arg, size_t *index)
 	struct msg *m;
 
 	if (!parse_number(arg, &n)) {
-		reply_err(s, "invalid message number: %.40s", arg);
+		reply_err(s, "invalid message number: %s", shown(arg));
 		return NULL;
 	}
 	if (n == 0 || n > s->mbox.count) {
-		reply_err(s, "no such message: %.40s", arg);
+		reply_err(s, "no such message: %s", shown(arg));
 		return NULL;
 	}
 	m = &s->mbox.msgs[n - 1];
@@ -253,9 +266,12 @@ enter_transaction(struct session *s)
 		    s->acct.mailbox, s->mbox.reason);
 		mbox_close(&s->mbox);
 		auth_free(&s->acct);
-		reply_err(s, "%s %s", code_for(r), r == MBOX_INUSE ?
-		    "mailbox is in use by another session" :
-		    "cannot open the mailbox");
+		if (r == MBOX_INUSE)
+			reply_err(s, "[IN-USE] mailbox is in use by another "
+			    "session");
+		else
+			reply_err(s, "%s cannot open the mailbox: %s",
+			    code_for(r), s->mbox.reason);
 		/* Root is gone for good: no other user can log in now. */
 		return became ? V_END : V_BAD;
 	}
@@ -274,8 +290,8 @@ enter_transaction(struct session *s)
 static enum verdict
 login_failed(struct session *s, int r, const char *how)
 {
-	log_msg(LOG_NOTICE, "auth failed user=%s method=%s from=%s",
-	    s->acct.name[0] ? s->acct.name : "?", how, s->peer);
+	log_msg(LOG_NOTICE, "auth failed user=%s from=%s method=%s",
+	    s->acct.name[0] ? s->acct.name : "?", s->peer, how);
 	s->user[0] = '\0';
 	auth_free(&s->acct);
 	pause_after_failure(s);
@@ -459,6 +475,9 @@ cmd_quit(struct session *s, int ac, char **av)
 		reply_ok(s, "bye");
 		return V_QUIT;
 	}
+	/* A client that cannot hear us has not seen what it deletes. */
+	if (out_flush(&s->out) == -1)
+		return V_END;
 	/* UPDATE runs to its end: a signal now would only slow recovery. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
@@ -518,6 +537,14 @@ cmd_list(struct session *s, int ac, char **av)
 }
 
 static enum verdict
+uid_failed(struct session *s)
+{
+	log_msg(LOG_ERR, "user=%s mailbox=%s: %s", s->acct.name,
+	    s->acct.mailbox, s->mbox.reason);
+	return reply_err(s, "[SYS/TEMP] cannot read the mailbox");
+}
+
+static enum verdict
 cmd_uidl(struct session *s, int ac, char **av)
 {
 	char uid[UID_MAX + 1];
@@ -526,13 +553,18 @@ cmd_uidl(struct session *s, int ac, char **av)
 	if (ac == 1) {
 		if (message(s, av[0], &i) == NULL)
 			return V_BAD;
-		mbox_uid(&s->mbox, i, uid);
+		if (mbox_uid(&s->mbox, i, uid) == -1)
+			return uid_failed(s);
 		return reply_ok(s, "%zu %s", i + 1, uid);
 	}
+	/* the first UIDL reads the headers: fail before the +OK */
+	if (s->mbox.count > 0 && mbox_uid(&s->mbox, 0, uid) == -1)
+		return uid_failed(s);
 	reply_ok(s, "unique-id listing follows");
 	for (i = 0; i < s->mbox.count; i++)
 		if (!(s->mbox.msgs[i].flags & MSG_DELETED)) {
-			mbox_uid(&s->mbox, i, uid);
+			if (mbox_uid(&s->mbox, i, uid) == -1)
+				return V_END;
 			out_printf(&s->out, "%zu %s\r\n", i + 1, uid);
 		}
 	out_put(&s->out, ".\r\n", 3);
@@ -575,7 +607,7 @@ cmd_top(struct session *s, int ac, char **av)
 	if (message(s, av[0], &i) == NULL)
 		return V_BAD;
 	if (!parse_number(av[1], &lines))
-		return reply_err(s, "invalid line count: %.40s", av[1]);
+		return reply_err(s, "invalid line count: %s", shown(av[1]));
 	reply_ok(s, "top of message follows");
 	return send_message(s, i, 1, lines);
 }
@@ -788,7 +820,7 @@ session(const struct auth_config *cfg, int timeout)
 		else
 			v = dispatch(&s, line);
 		explicit_bzero(line, sizeof(line));
-		if (v == V_QUIT || v == V_END)
+		if (v == V_QUIT || v == V_END || s.out.failed)
 			break;
 		s.bad = v == V_BAD ? s.bad + 1 : 0;
 		if (s.bad >= BAD_COMMANDS_MAX) {
