@@ -435,10 +435,10 @@ auth_pass(const struct auth_config *cfg, const char *user, const char *pass,
 		return AUTH_FAIL;
 	}
 	r = secret_matches(cfg, secret, pass);
+	/* the mailbox field lives in line: grant before it is wiped */
+	r = r == 1 ? grant(cfg, mailbox, a) : r == -1 ? AUTH_ERROR : AUTH_FAIL;
 	explicit_bzero(line, sizeof(line));
-	if (r != 1)
-		return r == -1 ? AUTH_ERROR : AUTH_FAIL;
-	return grant(cfg, mailbox, a);
+	return r;
 }
 
 /*
@@ -482,9 +482,10 @@ auth_apop(const struct auth_config *cfg, const char *user, const char *stamp,
 	md5_update(&ctx, secret, strlen(secret));
 	md5_final(&ctx, d);
 	ok = same_digest(d, digest);
+	r = ok ? grant(cfg, mailbox, a) : AUTH_FAIL;
 	explicit_bzero(line, sizeof(line));
 	explicit_bzero(&ctx, sizeof(ctx));
-	return ok ? grant(cfg, mailbox, a) : AUTH_FAIL;
+	return r;
 }
 
 /*
@@ -545,8 +546,9 @@ auth_cram(const struct auth_config *cfg, const char *challenge, char *resp,
 		return r;
 	hmac_md5(secret, strlen(secret), challenge, strlen(challenge), d);
 	ok = same_digest(d, digest);
+	r = ok ? grant(cfg, mailbox, a) : AUTH_FAIL;
 	explicit_bzero(line, sizeof(line));
-	return ok ? grant(cfg, mailbox, a) : AUTH_FAIL;
+	return r;
 }
 
 /*

@@ -285,6 +285,33 @@ tap.eq(s.cmd(cram_response("nosuchuser", "password", c3)), AUTH_FAIL,
        "CRAM-MD5 for an unknown user: the same answer")
 s.finish()
 
+# --- the mailbox field of the password file --------------------------------
+
+own = os.path.join(tmp, "own.mbox")
+write(own, mbox(5), 0o600)
+fielded = os.path.join(tmp, "fielded.passwd")
+write(fielded, "jack:{PLAIN}password:%s\n" % own)
+
+
+def own_mailbox(login):
+    s = Session(["-f", box, "-p", fielded])
+    r = login(s)
+    s.finish()
+    return r.startswith(b"+OK 5 messages")
+
+
+tap.ok(own_mailbox(lambda s: s.cmd("USER jack") and s.cmd("PASS password")),
+       "PASS: the third field names the mailbox")
+tap.ok(own_mailbox(lambda s: s.cmd("APOP jack " +
+                                   apop_digest(s.stamp(), "password"))),
+       "APOP: the third field names the mailbox")
+tap.ok(own_mailbox(lambda s: s.cmd(b"AUTH PLAIN " +
+                                   plain_response("", "jack", "password"))),
+       "AUTH PLAIN: the third field names the mailbox")
+tap.ok(own_mailbox(lambda s: s.cmd(cram_response(
+    "jack", "password", s.cmd("AUTH CRAM-MD5")[2:]))),
+       "AUTH CRAM-MD5: the third field names the mailbox")
+
 # --- the password file's permissions ----------------------------------------
 
 s = session(plain)
