@@ -798,6 +798,17 @@ auth_free(struct account *a)
 	a->mailbox = NULL;
 }
 
+/* What auth_init() holds: the password file and the dummy setting. */
+void
+auth_end(struct auth_config *cfg)
+{
+	if (cfg->pwfile != NULL)
+		fclose(cfg->pwfile);
+	cfg->pwfile = NULL;
+	free(cfg->dummy);
+	cfg->dummy = NULL;
+}
+
 /* A fresh setting for the strongest method the C library offers. */
 static int
 gensalt(char *setting, size_t size)

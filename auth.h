@@ -53,6 +53,7 @@ int	auth_cram(const struct auth_config *, const char *, char *, size_t,
 	    struct account *);
 int	auth_become(const struct account *, char *, size_t);
 void	auth_free(struct account *);
+void	auth_end(struct auth_config *);
 int	auth_hash_password(void);
 
 #endif

@@ -942,9 +942,12 @@ main(int argc, char **argv)
 		log_msg(LOG_ERR, "%s", why);
 		if (!to_stderr)
 			fprintf(stderr, "pop3d: %s\n", why);
+		auth_end(&cfg);
 		return 1;
 	}
 	/* A vanished client shows up as EPIPE from write(2). */
 	signal(SIGPIPE, SIG_IGN);
-	return session(&cfg, timeout);
+	c = session(&cfg, timeout);
+	auth_end(&cfg);
+	return c;
 }
