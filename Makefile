@@ -20,7 +20,6 @@ CRYPT_DEFS =
 PREFIX   ?= /usr/local
 SBINDIR   = $(PREFIX)/sbin
 MANDIR    = $(PREFIX)/share/man/man8
-DOCDIR    = $(PREFIX)/share/doc/pop3d
 
 OBJS = pop3d.o io.o auth.o base64.o mbox.o mbox_scan.o mbox_uid.o \
        mbox_lock.o update.o md5.o
@@ -59,15 +58,41 @@ check: pop3d pop3d-fastfail
 demo: pop3d
 	@bash examples/demo.sh
 
+# The shipped files name /usr/local/...: installed, they name $(PREFIX)/...
+SYSTEMDDIR = $(PREFIX)/lib/systemd/system
+EXAMPLEDIR = $(PREFIX)/share/pop3d
+FIXPATH    = sed 's|/usr/local/|$(PREFIX)/|g'
+CONFIGS    = xinetd.d/pop3 examples/inetd.conf examples/stunnel.conf
+
+serve: pop3d
+	@sh examples/serve.sh
+
 install: pop3d
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR) \
+	    $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(EXAMPLEDIR)/xinetd.d
 	install -m 755 pop3d $(DESTDIR)$(SBINDIR)/pop3d
-	install -m 644 pop3d.8 $(DESTDIR)$(MANDIR)/pop3d.8
+	$(FIXPATH) pop3d.8 > $(DESTDIR)$(MANDIR)/pop3d.8
+	$(FIXPATH) systemd/pop3d.socket > $(DESTDIR)$(SYSTEMDDIR)/pop3d.socket
+	$(FIXPATH) systemd/pop3d@.service > $(DESTDIR)$(SYSTEMDDIR)/pop3d@.service
+	for f in $(CONFIGS) examples/tcpserver.sh; do \
+		$(FIXPATH) $$f > $(DESTDIR)$(EXAMPLEDIR)/$${f#examples/} || exit 1; \
+	done
+	chmod 644 $(DESTDIR)$(MANDIR)/pop3d.8 $(DESTDIR)$(SYSTEMDDIR)/pop3d.socket \
+	    $(DESTDIR)$(SYSTEMDDIR)/pop3d@.service $(DESTDIR)$(EXAMPLEDIR)/xinetd.d/pop3 \
+	    $(DESTDIR)$(EXAMPLEDIR)/inetd.conf $(DESTDIR)$(EXAMPLEDIR)/stunnel.conf
+	chmod 755 $(DESTDIR)$(EXAMPLEDIR)/tcpserver.sh
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/pop3d $(DESTDIR)$(MANDIR)/pop3d.8
+	rm -f $(DESTDIR)$(SBINDIR)/pop3d $(DESTDIR)$(MANDIR)/pop3d.8 \
+	    $(DESTDIR)$(SYSTEMDDIR)/pop3d.socket \
+	    $(DESTDIR)$(SYSTEMDDIR)/pop3d@.service \
+	    $(DESTDIR)$(EXAMPLEDIR)/xinetd.d/pop3 \
+	    $(DESTDIR)$(EXAMPLEDIR)/inetd.conf \
+	    $(DESTDIR)$(EXAMPLEDIR)/stunnel.conf \
+	    $(DESTDIR)$(EXAMPLEDIR)/tcpserver.sh
+	-rmdir $(DESTDIR)$(EXAMPLEDIR)/xinetd.d $(DESTDIR)$(EXAMPLEDIR)
 
 clean:
 	rm -f pop3d pop3d-fastfail $(OBJS)
 
-.PHONY: all check demo install uninstall clean
+.PHONY: all check demo serve install uninstall clean
