@@ -11,13 +11,20 @@ HARDEN    = -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 CPPFLAGS += -D_FILE_OFFSET_BITS=64 -D_DEFAULT_SOURCE
 LDLIBS    = -lcrypt
+# crypt(3) comes from libxcrypt (-lcrypt) with glibc, from libc with musl.
+# A C library without it (Debian's musl has none) builds with
+#   make CRYPT_DEFS=-DNO_CRYPT LDLIBS=
+# and then accepts {PLAIN} secrets only: no system accounts, no -P.
+CRYPT_DEFS =
 
 PREFIX   ?= /usr/local
 SBINDIR   = $(PREFIX)/sbin
 MANDIR    = $(PREFIX)/share/man/man8
-DOCDIR    = $(PREFIX)/share/doc/pop3d
 
-OBJS = pop3d.o io.o auth.o mbox.o mbox_scan.o mbox_lock.o update.o md5.o
+OBJS = pop3d.o io.o auth.o base64.o mbox.o mbox_scan.o mbox_uid.o \
+       mbox_lock.o update.o md5.o
+SRCS = $(OBJS:.o=.c)
+HDRS = pop3d.h io.h auth.h base64.h mbox.h update.h md5.h
 
 all: pop3d
 
@@ -25,42 +32,91 @@ pop3d: $(OBJS)
 	$(CC) $(CFLAGS) $(HARDEN) $(HARDEN_LD) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
 .c.o:
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(HARDEN) -c $<
+	$(CC) $(CPPFLAGS) $(CRYPT_DEFS) $(CFLAGS) $(WARN) $(HARDEN) -c $<
 
-pop3d.o: pop3d.c pop3d.h io.h auth.h mbox.h
+pop3d.o: pop3d.c pop3d.h io.h auth.h base64.h mbox.h
 io.o: io.c io.h pop3d.h
 auth.o: auth.c auth.h pop3d.h md5.h
+base64.o: base64.c base64.h
 mbox.o: mbox.c mbox.h io.h pop3d.h md5.h update.h
-mbox_scan.o: mbox_scan.c mbox.h md5.h
+mbox_scan.o: mbox_scan.c mbox.h
+mbox_uid.o: mbox_uid.c mbox.h md5.h
 mbox_lock.o: mbox_lock.c mbox.h pop3d.h
 update.o: update.c update.h mbox.h pop3d.h md5.h
 md5.o: md5.c md5.h
 
+# The same program with a 50 ms failure delay instead of one second, so
+# tests of refused logins stay fast; never installed.
+pop3d-fastfail: $(SRCS) $(HDRS)
+	$(CC) $(CPPFLAGS) $(CRYPT_DEFS) -DFAIL_DELAY_MS=50 $(CFLAGS) $(WARN) \
+	    $(HARDEN) $(HARDEN_LD) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
+
+# A small static binary for routers: musl-gcc when it is installed.
+# Debian's musl has no crypt(3), so that build takes {PLAIN} secrets only.
+MUSL_CC  = musl-gcc
+static: pop3d-static
+pop3d-static: $(SRCS) $(HDRS)
+	if command -v $(MUSL_CC) >/dev/null; then \
+		$(MUSL_CC) $(CPPFLAGS) -DNO_CRYPT -Os $(WARN) \
+		    -fstack-protector-strong -static -s -ffunction-sections \
+		    -fdata-sections -fno-asynchronous-unwind-tables \
+		    -Wl,--gc-sections,--build-id=none,-z,noseparate-code \
+		    -o $@ $(SRCS); \
+	else \
+		$(CC) $(CPPFLAGS) $(CRYPT_DEFS) -Os $(WARN) -static -s \
+		    -o $@ $(SRCS) $(LDLIBS); \
+	fi
+	@ls -l $@
+
 # The test suite: TAP through prove, ending in the count of tests; then
 # the same suite against the sanitizer build.
-check: pop3d
+check: pop3d pop3d-fastfail
 	prove -f t/
 	@$(MAKE) --no-print-directory check-asan
 
 demo: pop3d
 	@bash examples/demo.sh
 
+# The shipped files name /usr/local/...: installed, they name $(PREFIX)/...
+SYSTEMDDIR = $(PREFIX)/lib/systemd/system
+EXAMPLEDIR = $(PREFIX)/share/pop3d
+FIXPATH    = sed 's|/usr/local/|$(PREFIX)/|g'
+CONFIGS    = xinetd.d/pop3 examples/inetd.conf examples/stunnel.conf
+
+serve: pop3d
+	@sh examples/serve.sh
+
 install: pop3d
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR) \
+	    $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(EXAMPLEDIR)/xinetd.d
 	install -m 755 pop3d $(DESTDIR)$(SBINDIR)/pop3d
-	install -m 644 pop3d.8 $(DESTDIR)$(MANDIR)/pop3d.8
+	$(FIXPATH) pop3d.8 > $(DESTDIR)$(MANDIR)/pop3d.8
+	$(FIXPATH) systemd/pop3d.socket > $(DESTDIR)$(SYSTEMDDIR)/pop3d.socket
+	$(FIXPATH) systemd/pop3d@.service > $(DESTDIR)$(SYSTEMDDIR)/pop3d@.service
+	for f in $(CONFIGS) examples/tcpserver.sh; do \
+		$(FIXPATH) $$f > $(DESTDIR)$(EXAMPLEDIR)/$${f#examples/} || exit 1; \
+	done
+	chmod 644 $(DESTDIR)$(MANDIR)/pop3d.8 $(DESTDIR)$(SYSTEMDDIR)/pop3d.socket \
+	    $(DESTDIR)$(SYSTEMDDIR)/pop3d@.service $(DESTDIR)$(EXAMPLEDIR)/xinetd.d/pop3 \
+	    $(DESTDIR)$(EXAMPLEDIR)/inetd.conf $(DESTDIR)$(EXAMPLEDIR)/stunnel.conf
+	chmod 755 $(DESTDIR)$(EXAMPLEDIR)/tcpserver.sh
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/pop3d $(DESTDIR)$(MANDIR)/pop3d.8
+	rm -f $(DESTDIR)$(SBINDIR)/pop3d $(DESTDIR)$(MANDIR)/pop3d.8 \
+	    $(DESTDIR)$(SYSTEMDDIR)/pop3d.socket \
+	    $(DESTDIR)$(SYSTEMDDIR)/pop3d@.service \
+	    $(DESTDIR)$(EXAMPLEDIR)/xinetd.d/pop3 \
+	    $(DESTDIR)$(EXAMPLEDIR)/inetd.conf \
+	    $(DESTDIR)$(EXAMPLEDIR)/stunnel.conf \
+	    $(DESTDIR)$(EXAMPLEDIR)/tcpserver.sh
+	-rmdir $(DESTDIR)$(EXAMPLEDIR)/xinetd.d $(DESTDIR)$(EXAMPLEDIR)
 
 clean:
-	rm -f pop3d pop3d-asan $(OBJS)
+	rm -f pop3d pop3d-fastfail pop3d-static pop3d-asan pop3d-asan-fastfail \
+	    $(OBJS)
 	rm -rf fuzz/out asan-log
 
 # --- Hardening: sanitizers, fuzzing, static analysis ----------------------
-
-SRCS = $(OBJS:.o=.c)
-HDRS = $(wildcard *.h)
 
 # pop3d-asan: AddressSanitizer and UBSan; the first report ends the process.
 SAN_CC     = $(CC)
@@ -68,19 +124,26 @@ SAN_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=all
 
 pop3d-asan: $(SRCS) $(HDRS)
-	$(SAN_CC) $(CPPFLAGS) $(SAN_CFLAGS) $(WARN) -o $@ $(SRCS) $(LDLIBS)
+	$(SAN_CC) $(CPPFLAGS) $(CRYPT_DEFS) $(SAN_CFLAGS) $(WARN) -o $@ \
+	    $(SRCS) $(LDLIBS)
 
-# The suite again with POP3D=pop3d-asan (tests that build C get CC and
-# CFLAGS).  Reports are also logged under asan-log/, so one fails the run
-# even in a test that only looked at the output.  Left out: t/25-memory.t
-# measures RSS, which ASan multiplies; t/60-valgrind.t runs the plain build,
-# as valgrind cannot run an ASan binary.
+pop3d-asan-fastfail: $(SRCS) $(HDRS)
+	$(SAN_CC) $(CPPFLAGS) $(CRYPT_DEFS) -DFAIL_DELAY_MS=50 $(SAN_CFLAGS) \
+	    $(WARN) -o $@ $(SRCS) $(LDLIBS)
+
+# The suite again with POP3D=pop3d-asan and POP3D_FASTFAIL (tests that
+# build C get CC and CFLAGS).  Reports are also logged under asan-log/, so
+# one fails the run even in a test that only looked at the output.  Left
+# out: t/25-memory.t measures RSS, which ASan multiplies; t/60-valgrind.t
+# runs the plain build, as valgrind cannot run an ASan binary.
 SAN_SKIP = t/25-memory.t t/60-valgrind.t
-SAN_ENV  = POP3D=$(CURDIR)/pop3d-asan CC="$(SAN_CC)" CFLAGS="$(SAN_CFLAGS)" \
+SAN_ENV  = POP3D=$(CURDIR)/pop3d-asan \
+           POP3D_FASTFAIL=$(CURDIR)/pop3d-asan-fastfail \
+           CC="$(SAN_CC)" CFLAGS="$(SAN_CFLAGS)" \
            ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/asan-log/asan \
            UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/asan-log/ubsan
 
-check-asan: pop3d-asan
+check-asan: pop3d pop3d-fastfail pop3d-asan pop3d-asan-fastfail
 	@rm -rf asan-log && mkdir asan-log
 	$(SAN_ENV) prove -f $(filter-out $(SAN_SKIP),$(wildcard t/*.t))
 	@if [ -n "$$(ls asan-log)" ]; then cat asan-log/*; \
@@ -88,7 +151,7 @@ check-asan: pop3d-asan
 
 # Fuzz targets (fuzz/*.c): libFuzzer with ASan and UBSan, each run for
 # FUZZ_SECONDS from the seed corpus in fuzz/corpus/TARGET; new inputs and
-# crashes go to fuzz/out/.  fuzz/base64.c waits for base64.c.  The I/O
+# crashes go to fuzz/out/.  The I/O
 # buffers shrink to a few bytes so small inputs reach their edges (lines
 # split across reads, messages across blocks, multi-block update moves),
 # and a failed login does not pause.
@@ -110,27 +173,21 @@ fuzz-run-%: fuzz/out/%
 
 fuzz/out/session: fuzz/session.c fuzz/main.h $(SRCS) $(HDRS)
 	@mkdir -p fuzz/out
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -Dmain=pop3d_main \
+	$(FUZZ_CC) $(CPPFLAGS) $(CRYPT_DEFS) $(FUZZ_FLAGS) $(WARN) \
+	    -Dmain=pop3d_main \
 	    -include fuzz/main.h -c -o fuzz/out/pop3d-main.o pop3d.c
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -o $@ fuzz/session.c \
+	$(FUZZ_CC) $(CPPFLAGS) $(CRYPT_DEFS) $(FUZZ_FLAGS) $(WARN) \
+	    -o $@ fuzz/session.c \
 	    fuzz/out/pop3d-main.o $(FUZZ_LIBSRCS) $(LDLIBS)
 
 fuzz/out/scan fuzz/out/passwd: fuzz/out/%: fuzz/%.c $(SRCS) $(HDRS)
 	@mkdir -p fuzz/out
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -o $@ $< \
+	$(FUZZ_CC) $(CPPFLAGS) $(CRYPT_DEFS) $(FUZZ_FLAGS) $(WARN) -o $@ $< \
 	    $(FUZZ_LIBSRCS) $(LDLIBS)
 
-# base64.c arrives from another branch; until then the target says so.
-fuzz/out/base64: fuzz/base64.c $(wildcard base64.c base64.h)
+fuzz/out/base64: fuzz/base64.c base64.c base64.h
 	@mkdir -p fuzz/out
-	@if [ -f base64.c ]; then \
-	    echo $(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -o $@ $< base64.c; \
-	    $(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -o $@ $< base64.c; \
-	else \
-	    echo "fuzz: base64.c is not here yet; the base64 target is skipped"; \
-	    printf '#!/bin/sh\necho "fuzz/out/base64: skipped, no base64.c"\n' \
-	        >$@; chmod +x $@; \
-	fi
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -o $@ fuzz/base64.c base64.c
 
 # AFL++ on the session target (stdin harness: afl-clang-fast links the same
 # LLVMFuzzerTestOneInput to its driver).  Crashes fail the target.
@@ -138,11 +195,11 @@ AFL_CC = afl-clang-fast
 
 fuzz/out/afl-session: fuzz/session.c fuzz/main.h $(SRCS) $(HDRS)
 	@mkdir -p fuzz/out
-	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(AFL_CC) $(CPPFLAGS) -g -O1 \
+	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(AFL_CC) $(CPPFLAGS) $(CRYPT_DEFS) -g -O1 \
 	    -fsanitize=fuzzer -DFAIL_DELAY_MS=0 $(FUZZ_SMALL) $(WARN) \
 	    -Dmain=pop3d_main \
 	    -include fuzz/main.h -c -o fuzz/out/afl-pop3d-main.o pop3d.c
-	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(AFL_CC) $(CPPFLAGS) -g -O1 \
+	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(AFL_CC) $(CPPFLAGS) $(CRYPT_DEFS) -g -O1 \
 	    -fsanitize=fuzzer -DFAIL_DELAY_MS=0 $(FUZZ_SMALL) $(WARN) \
 	    -o $@ fuzz/session.c \
 	    fuzz/out/afl-pop3d-main.o $(FUZZ_LIBSRCS) $(LDLIBS)
@@ -155,5 +212,6 @@ fuzz-afl: fuzz/out/afl-session
 analyze:
 	@sh .ci/analyze
 
-.PHONY: all check check-asan demo install uninstall clean fuzz fuzz-build \
-	fuzz-afl analyze
+.PHONY: all static check demo serve install uninstall clean check-asan \
+	fuzz fuzz-build fuzz-afl analyze
+

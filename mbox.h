@@ -60,12 +60,16 @@ struct mbox {
 	char		*buf;		/* I/O buffer: scan, stream, update */
 	off_t		buf_off;	/* what it holds for streaming */
 	size_t		buf_len;	/* 0: nothing (the scan used it) */
+	int		uids_ready;	/* computed on the first UIDL */
 };
 
 int	mbox_open(struct mbox *, const char *);
 void	mbox_close(struct mbox *);
 int	mbox_send(struct mbox *, size_t, int, uint64_t, struct out *);
-void	mbox_uid(struct mbox *, size_t, char[UID_MAX + 1]);
+const char *mbox_peek(struct mbox *, off_t, size_t, size_t *);
+
+/* mbox_uid.c */
+int	mbox_uid(struct mbox *, size_t, char[UID_MAX + 1]);
 int	mbox_update(struct mbox *);
 
 /* mbox_lock.c */

@@ -1,15 +1,14 @@
 /*
- * Fuzz target: the password file parser, auth_lookup(), against a plain
- * model of the format.
+ * Fuzz target: the password file parser, auth_next_entry(), against a
+ * plain model of the format.
  *
- * The input is a password file.  Every name the model finds at a line
- * start, and a few fixed ones, are looked up; auth_lookup() must agree
- * with the model on found or not, the secret and the mailbox.  The model:
- * lines end at LF; a line longer than PASSWD_LINE_MAX - 1 bytes or holding
- * a NUL never matches and does not disturb its neighbours; '#' starts a
- * comment; the first line "user:secret[:mailbox]" for the name wins.
- * auth_name_ok() is checked on the way: a name it accepts is safe in a
- * path.
+ * The input is a password file.  auth_next_entry() must return the same
+ * entries as the model, in order: lines end at LF; a line longer than
+ * PASSWD_LINE_MAX - 1 bytes or holding a NUL is skipped and does not
+ * disturb its neighbours; a line starting with '#' or without ':' is
+ * skipped; the rest is user:secret[:mailbox], the mailbox being the rest
+ * of the line.  auth_name_ok() is checked on every user on the way: a
+ * name it accepts is safe in a path.
  */
 /* fmemopen(3): a feature-test macro, defined on purpose */
 /* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl*) */
@@ -32,55 +31,66 @@ log_msg(int prio, const char *fmt, ...)
 }
 
 static void
-die(const char *what, const char *user)
+die(const char *what, size_t entry)
 {
-	fprintf(stderr, "fuzz/passwd: invariant broken: %s (user \"%s\")\n",
-	    what, user);
+	fprintf(stderr, "fuzz/passwd: invariant broken: %s (entry %zu)\n",
+	    what, entry + 1);
 	abort();
 }
 
-struct found {
-	int		ok;
-	const char	*secret;
-	size_t		secret_len;
-	const char	*mailbox;	/* NULL: no third field */
-	size_t		mailbox_len;
+struct field {
+	const char	*p;		/* NULL: absent */
+	size_t		len;
 };
 
-/* The model: the first usable line for user, straight from the bytes. */
-static struct found
-model(const uint8_t *data, size_t size, const char *user)
+struct entry {
+	struct field	user, secret, mailbox;
+};
+
+/*
+ * The model: the next entry at or after *at in the raw bytes.  1: one
+ * found, *at moved past its line; 0: no more.
+ */
+static int
+model_next(const uint8_t *data, size_t size, size_t *at, struct entry *e)
 {
-	struct found f = { 0, NULL, 0, NULL, 0 };
-	size_t ulen = strlen(user), at = 0;
+	while (*at < size) {
+		const char *line = (const char *)data + *at, *c1, *c2;
+		const uint8_t *nl = memchr(line, '\n', size - *at);
+		size_t len = nl ? (size_t)((const char *)nl - line) :
+		    size - *at;
 
-	while (at < size) {
-		const uint8_t *line = data + at, *nl, *colon;
-		size_t len;
-
-		nl = memchr(line, '\n', size - at);
-		len = nl ? (size_t)(nl - line) : size - at;
-		at += len + 1;
+		*at += len + 1;
 		if (len > PASSWD_LINE_MAX - 1 || memchr(line, '\0', len) ||
-		    line[0] == '#' || len <= ulen ||
-		    memcmp(line, user, ulen) != 0 || line[ulen] != ':')
+		    (len > 0 && line[0] == '#') ||
+		    (c1 = memchr(line, ':', len)) == NULL)
 			continue;
-		f.ok = 1;
-		f.secret = (const char *)line + ulen + 1;
-		colon = memchr(f.secret, ':', len - ulen - 1);
-		if (colon) {
-			f.secret_len = (size_t)((const char *)colon - f.secret);
-			f.mailbox = (const char *)colon + 1;
-			f.mailbox_len = len - ulen - 1 - f.secret_len - 1;
-		} else
-			f.secret_len = len - ulen - 1;
-		break;
+		e->user.p = line;
+		e->user.len = (size_t)(c1 - line);
+		e->secret.p = c1 + 1;
+		c2 = memchr(c1 + 1, ':', len - e->user.len - 1);
+		e->secret.len = c2 ? (size_t)(c2 - (c1 + 1)) :
+		    len - e->user.len - 1;
+		e->mailbox.p = c2 ? c2 + 1 : NULL;
+		e->mailbox.len = c2 ? (size_t)(line + len - (c2 + 1)) : 0;
+		return 1;
 	}
-	return f;
+	return 0;
 }
 
 static void
-check_name(const char *user)
+same(const char *got, const struct field *want, const char *what, size_t i)
+{
+	if (got == NULL || want->p == NULL) {
+		if (got != want->p)
+			die(what, i);
+	} else if (strlen(got) != want->len ||
+	    memcmp(got, want->p, want->len) != 0)
+		die(what, i);
+}
+
+static void
+check_name(const char *user, size_t i)
 {
 	size_t n = strlen(user);
 
@@ -88,74 +98,41 @@ check_name(const char *user)
 		return;
 	if (n == 0 || n > USER_NAME_MAX || user[0] == '.' ||
 	    strpbrk(user, "/: \t\r\n") != NULL)
-		die("auth_name_ok accepted a name unsafe in a path", user);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)user[i] < 0x21 || user[i] == 0x7f)
-			die("auth_name_ok accepted a control character", user);
-}
-
-static void
-check(const uint8_t *data, size_t size, const char *user)
-{
-	static char line[PASSWD_LINE_MAX];
-	char *secret = NULL, *mailbox = NULL;
-	struct found want;
-	FILE *f;
-	int r;
-
-	check_name(user);
-	if (!auth_name_ok(user))
-		return;		/* auth_pass() never looks such a name up */
-	want = model(data, size, user);
-	/* fmemopen(3) refuses a zero-sized buffer */
-	f = size > 0 ? fmemopen((void *)(uintptr_t)data, size, "r") :
-	    fopen("/dev/null", "r");
-	if (f == NULL)
-		abort();
-	r = auth_lookup(f, user, line, &secret, &mailbox);
-	fclose(f);
-	if (r == -1)
-		die("read error from memory", user);
-	if (r != want.ok)
-		die(r ? "found a user the model does not" :
-		    "missed a user the model finds", user);
-	if (!r)
-		return;
-	if (strlen(secret) != want.secret_len ||
-	    memcmp(secret, want.secret, want.secret_len) != 0)
-		die("secret differs", user);
-	if (mailbox == NULL || want.mailbox == NULL) {
-		if (mailbox != want.mailbox)
-			die("mailbox field presence differs", user);
-	} else if (strlen(mailbox) != want.mailbox_len ||
-	    memcmp(mailbox, want.mailbox, want.mailbox_len) != 0)
-		die("mailbox differs", user);
+		die("auth_name_ok accepted a name unsafe in a path", i);
+	for (size_t k = 0; k < n; k++)
+		if ((unsigned char)user[k] < 0x21 || user[k] == 0x7f)
+			die("auth_name_ok accepted a control character", i);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const fixed[] = { "jack", "root", "a", "#jack",
-	    ".x", "j", NULL };
-	char user[USER_NAME_MAX + 2];
-	size_t at = 0, n, names = 0;
+	static char line[PASSWD_LINE_MAX];
+	char *user, *secret, *mailbox;
+	struct entry want;
+	size_t at = 0, i;
+	FILE *f;
+	int r;
 
-	for (int i = 0; fixed[i]; i++)
-		check(data, size, fixed[i]);
-	/* each line's first field, when it can be a name at all */
-	while (at < size && names < 64) {
-		const uint8_t *line = data + at, *nl;
-		size_t len;
-
-		nl = memchr(line, '\n', size - at);
-		len = nl ? (size_t)(nl - line) : size - at;
-		at += len + 1;
-		for (n = 0; n < len && n <= USER_NAME_MAX && line[n] != ':' &&
-		    line[n] != '\0'; n++)
-			user[n] = (char)line[n];
-		user[n] = '\0';
-		check(data, size, user);
-		names++;
+	/* fmemopen(3) refuses a zero-sized buffer */
+	f = size > 0 ? fmemopen((void *)(uintptr_t)data, size, "r") :
+	    fopen("/dev/null", "r");
+	if (f == NULL)
+		abort();
+	for (i = 0;; i++) {
+		r = auth_next_entry(f, line, &user, &secret, &mailbox);
+		if (r == -1)
+			die("read error from memory", i);
+		if (r != model_next(data, size, &at, &want))
+			die(r ? "an entry the model does not have" :
+			    "missed an entry the model has", i);
+		if (r == 0)
+			break;
+		same(user, &want.user, "user differs", i);
+		same(secret, &want.secret, "secret differs", i);
+		same(mailbox, &want.mailbox, "mailbox differs", i);
+		check_name(user, i);
 	}
+	fclose(f);
 	return 0;
 }

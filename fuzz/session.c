@@ -5,10 +5,11 @@
  * -p PASSWD` with the input as its standard input and its output in a
  * memfd.  Jack's mailbox, DIR/jack, is a fixture rewritten before every
  * run, so DELE and QUIT reach the update code each time.  The password
- * file knows user jack (password "password") and users whose mailbox is
- * missing, a directory, a FIFO, a symbolic link or binary junk.  crypt(3)
- * users are left out: its child process would cost more than the rest of
- * a run.  One input in eight (by a hash of it) gets, instead of the memfd,
+ * file knows user jack (password "password"), jill ("open sesame", no
+ * mailbox yet) and users whose mailbox is missing, a directory, a FIFO, a
+ * symbolic link or binary junk.  Every secret is {PLAIN}, so APOP and
+ * CRAM-MD5 are offered too; crypt(3) users are left out, as its child
+ * process would cost more than the rest of a run.  One input in eight (by a hash of it) gets, instead of the memfd,
  * a socket that takes only a few KB and is never read: the client that
  * stops listening, so every path where a write fails is taken.
  * After each run:
@@ -164,7 +165,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fatal(passwd);
 	fprintf(f, "# fuzz fixture\n"
 	    "jack:{PLAIN}password\n"
-	    "locked:!\n"
+	    "jill:{PLAIN}open sesame:\n"
 	    "none:{PLAIN}password:%s/missing\n"
 	    "dir:{PLAIN}password:%s/dir\n"
 	    "fifo:{PLAIN}password:%s/fifo\n"

@@ -23,17 +23,17 @@ try:
                        ('DELE all, QUIT', 'DELE 1\r\nDELE 2\r\nDELE 3\r\nDELE 4\r\nQUIT\r\n')):
         mbox = os.path.join(tmp, 'mbox')
         shutil.copy(fixture, mbox)
-        # The commands are all there before pop3d starts (a file, not a
-        # pipe filled after it): otherwise the greeting may find the client
-        # gone before any command is read, and the log stays empty.
-        with open(os.path.join(tmp, 'in'), 'wb') as f:
+        # all commands are there before pop3d reads: one batch, as a
+        # pipelining client that then vanished would leave them
+        inp = os.path.join(tmp, 'in')
+        with open(inp, 'wb') as f:
             f.write(('USER jack\r\nPASS password\r\n' + cmds).encode())
         r, w = os.pipe()
         os.close(r)                       # the client stopped reading
-        with open(os.path.join(tmp, 'in'), 'rb') as stdin:
+        with open(inp, 'rb') as f:
             p = subprocess.run([pop3d, '-e', '-f', mbox, '-p', passwd],
-                               stdin=stdin, stdout=w,
-                               stderr=subprocess.PIPE, timeout=30)
+                               stdin=f, stdout=w, stderr=subprocess.PIPE,
+                               timeout=30)
         os.close(w)
         ok(p.returncode == 0, f'{name}: pop3d ends cleanly (status {p.returncode})')
         ok(open(mbox, 'rb').read() == open(fixture, 'rb').read(), f'{name}: nothing deleted')
