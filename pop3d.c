@@ -399,12 +399,13 @@ sasl_response(struct session *s, const char *challenge, const char *initial,
 	}
 	if (strcmp(resp, "*") == 0)
 		v = reply_err(s, "authentication cancelled");
-	else if (strcmp(resp, "=") == 0)	/* an empty initial response */
+	else if (strcmp(resp, "=") == 0) {	/* an empty initial response */
 		*len = 0;
-	else if (base64_decode(resp, strlen(resp), (unsigned char *)dec,
+		dec[0] = '\0';
+	} else if (base64_decode(resp, strlen(resp), (unsigned char *)dec,
 	    size - 1, len) == -1)
 		v = reply_err(s, "invalid base64 in the SASL response");
-	if (v == V_OK)
+	else
 		dec[*len] = '\0';
 	explicit_bzero(line, sizeof(line));
 	return v;
@@ -421,7 +422,7 @@ cmd_auth(struct session *s, int ac, char **av)
 	char dec[SASL_LINE_MAX], challenge[AUTH_STAMP_MAX];
 	char b64[AUTH_STAMP_MAX * 2];
 	enum verdict v;
-	size_t len;
+	size_t len = 0;
 	int r;
 
 	if (ac == 0) {
