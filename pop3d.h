@@ -58,8 +58,9 @@
  * is gathered in 64 KB so RETR streams in large writes and a batch of
  * answers leaves in one.
  */
-#ifndef IN_BUF_SIZE		/* the fuzz build shrinks the buffers to reach */
-#define IN_BUF_SIZE	4096	/* their edges with small inputs */
+/* The fuzz build shrinks both, so small inputs reach their edges. */
+#ifndef IN_BUF_SIZE
+#define IN_BUF_SIZE	4096
 #endif
 #ifndef OUT_BUF_SIZE
 #define OUT_BUF_SIZE	65536

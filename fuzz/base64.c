@@ -50,8 +50,9 @@ bytes_round_trip(const uint8_t *data, size_t size)
 	if (n != elen)
 		die("encoded length is not 4 * ceil(n / 3)");
 	for (size_t i = 0; i < n; i++)
-		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		    "0123456789+/=", text[i]) == NULL || text[i] == '\0')
+		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789+/=", text[i]) ==
+		    NULL || text[i] == '\0')
 			die("encoding outside the alphabet");
 	if (base64_decode(text, n, back, size, &dlen) != 0)
 		die("decode refused an encoding");
@@ -78,7 +79,8 @@ text_round_trip(const uint8_t *data, size_t size)
 	again = xmalloc(size + 1);
 	n = base64_encode(out, dlen, again, size + 1);
 	if (n != size || memcmp(again, s, size) != 0)
-		die("accepted a non-canonical encoding: encode(decode(s)) != s");
+		die("accepted a non-canonical encoding: "
+		    "encode(decode(s)) != s");
 	if (dlen > 0) {
 		size_t small;
 

@@ -26,7 +26,8 @@ echo "fuzz: $target for $seconds s"
     "fuzz/out/corpus/$target" "fuzz/corpus/$target" 2>"fuzz/out/$target.log" ||
 {
 	tail -n 60 "fuzz/out/$target.log"
-	echo "fuzz: $target FAILED; inputs: $(ls fuzz/out/"$target"-* 2>/dev/null)"
+	echo "fuzz: $target FAILED; inputs:" \
+	    "$(ls fuzz/out/"$target"-* 2>/dev/null)"
 	exit 1
 }
 grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|Done)' \

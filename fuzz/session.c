@@ -9,9 +9,12 @@
  * mailbox yet) and users whose mailbox is missing, a directory, a FIFO, a
  * symbolic link or binary junk.  Every secret is {PLAIN}, so APOP and
  * CRAM-MD5 are offered too; crypt(3) users are left out, as its child
- * process would cost more than the rest of a run.  One input in eight (by a hash of it) gets, instead of the memfd,
+ * process would cost more than the rest of a run.
+ *
+ * One input in eight (by a hash of it) writes, instead of to the memfd, to
  * a socket that takes only a few KB and is never read: the client that
  * stops listening, so every path where a write fails is taken.
+ *
  * After each run:
  *   - every line the server sent ends in CR LF (but a cut-off last one);
  *   - the mailbox holds some of the fixture's messages, in order and

@@ -8,7 +8,8 @@ status 0 (no crash, no signal), answers a clear -ERR or ends cleanly, and
 the mailbox directory is byte for byte what it was, with no lock or
 journal file left behind.  The fixture is t/sessions/mbox/default (4
 messages, 779 octets) and t/sessions/passwd (jack, "password")."""
-import hashlib, os, random, shutil, socket, stat, subprocess, sys, tempfile, time
+import hashlib, os, random, shutil, socket, stat, subprocess, sys, tempfile
+import time
 
 top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pop3d = os.environ.get('POP3D', os.path.join(top, 'pop3d'))

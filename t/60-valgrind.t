@@ -1,10 +1,11 @@
 #!/bin/bash
 # A representative session under valgrind's memcheck: a failed login, then
 # login, STAT, LIST, UIDL, RETR of every message, TOP, DELE and QUIT with
-# an update that moves mail.  Zero errors, no leak reported as definitely
-# lost (also in the crypt(3) child, which a second session logs in
-# through), and the same answers and mailbox as without valgrind.  POP3D names the binary (not an ASan build: valgrind
-# cannot run those; `make check-asan` leaves this test out).
+# an update that moves mail; then a login through crypt(3), whose child
+# process memcheck follows too.  Zero errors, no leak reported as
+# definitely lost, and the same answers and mailbox as without valgrind.
+# POP3D names the binary: not an ASan build, which valgrind cannot run
+# (`make check-asan` leaves this test out).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 pop3d=${POP3D:-$top/pop3d}
@@ -60,7 +61,8 @@ printf 'USER hashed\r\nPASS secret\r\nSTAT\r\nQUIT\r\n' |
     >"$tmp/vg2.out" 2>"$tmp/vg2.err"
 rc2=$?
 
-check "memcheck: exit status 0 (99 means errors)" test "$rc" -eq 0 -a "$rc2" -eq 0
+check "memcheck: exit status 0 (99 means errors)" \
+    test "$rc" -eq 0 -a "$rc2" -eq 0
 check "memcheck: nothing reported" test -z "$(cat "$tmp"/vg.log.*)"
 check "the crypt(3) children ran under memcheck too" \
     test "$(ls "$tmp"/vg.log.* | wc -l)" -ge 4
@@ -69,8 +71,10 @@ check "a crypt(3) login under memcheck" \
 check "same answers as without valgrind" cmp -s "$tmp/plain.out" "$tmp/vg.out"
 check "the session got as far as the update" \
     grep -q $'^+OK bye, 2 messages left\r$' "$tmp/vg.out"
-check "every RETR was answered" test "$(grep -c $'^+OK [0-9]* octets\r$' "$tmp/vg.out")" -eq 4
-check "same mailbox as without valgrind" cmp -s "$tmp/plain/mbox" "$tmp/vg/mbox"
+retrs=$(grep -c $'^+OK [0-9]* octets\r$' "$tmp/vg.out")
+check "every RETR was answered" test "$retrs" -eq 4
+check "same mailbox as without valgrind" \
+    cmp -s "$tmp/plain/mbox" "$tmp/vg/mbox"
 check "no lock or journal file left" \
     test -z "$(ls -A "$tmp/vg" | grep -v '^mbox$')"
 for f in "$tmp"/vg.log.*; do
