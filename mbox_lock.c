@@ -89,7 +89,7 @@ dotlock_try(const char *lock, const char *tmp, time_t *now)
 {
 	struct stat st;
 	char pid[48];
-	int fd, n;
+	int fd, n, e;
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd == -1 && errno == EEXIST) {
@@ -108,8 +108,9 @@ dotlock_try(const char *lock, const char *tmp, time_t *now)
 		return -1;
 	}
 	*now = st.st_mtime;
-	if (close(fd) == -1 ||
-	    (link(tmp, lock) == -1 && errno != EEXIST && errno != EIO)) {
+	e = 0;
+	if (close(fd) == -1 || (link(tmp, lock) == -1 &&
+	    (e = errno) != EEXIST && e != EIO)) {
 		n = errno;
 		unlink(tmp);
 		errno = n;
@@ -117,6 +118,10 @@ dotlock_try(const char *lock, const char *tmp, time_t *now)
 	}
 	n = stat(tmp, &st) == 0 && st.st_nlink == 2;
 	unlink(tmp);
+	if (n == 0 && e == EIO && lstat(lock, &st) == -1 && errno == ENOENT) {
+		errno = EIO;	/* not busy: link(2) itself fails */
+		return -1;
+	}
 	return n;
 }
 
