@@ -65,7 +65,7 @@ try:
         ms.clean_mailbox(mbox, sc.box.data())
         ms.run_update(sc, mbox, passwd,
                       wrap=ms.strace_wrap(name, when, 'signal=KILL'))
-        ms.append_file(mbox, sc.after)
+        ms.deliver(mbox, sc.after)
         saved = {x: ms.read_file(mbox + x) for x in ('', '.pop3d', '.lock')
                  if os.path.exists(mbox + x)}
 

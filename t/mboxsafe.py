@@ -156,6 +156,30 @@ def append_file(path, data):
         f.write(data)
 
 
+def separator(data):
+    """
+    What a careful delivery agent writes before a message so that it
+    starts after an empty line: nothing at the start of the file or after
+    an empty line, else the missing line ends.
+    """
+    if not data or data.endswith((b'\n\n', b'\n\r\n')):
+        return b''
+    return b'\n' if data.endswith(b'\n') else b'\n\n'
+
+
+def delivered(data, msg):
+    return data + separator(data) + msg if msg else data
+
+
+def deliver(path, msg):
+    """Append msg as such an agent does (without its locks)."""
+    with open(path, 'rb') as f:
+        f.seek(0, 2)
+        f.seek(max(0, f.tell() - 3))
+        end = f.read()
+    append_file(path, separator(end) + msg)
+
+
 def clean_mailbox(path, data):
     """A fresh mailbox: no journal, no lock left from an earlier run."""
     for suffix in ('.pop3d', '.lock'):
@@ -359,14 +383,14 @@ class Scenario:
         self.after = after
 
     def original(self):
-        return self.box.data() + self.during
+        return delivered(self.box.data(), self.during)
 
     def expected(self):
-        return self.box.without(set(self.delete)) + self.during
+        return delivered(self.box.without(set(self.delete)), self.during)
 
     def outcomes(self):
-        return [('original', self.original() + self.after),
-                ('expected result', self.expected() + self.after)]
+        return [('original', delivered(self.original(), self.after)),
+                ('expected result', delivered(self.expected(), self.after))]
 
 
 def run_update(sc, mbox, passwd, wrap=(), log=None):
@@ -384,7 +408,7 @@ def run_update(sc, mbox, passwd, wrap=(), log=None):
             if a is None or not a.startswith(b'+OK'):
                 raise RuntimeError('DELE %d: %r' % (n, a))
         if sc.during:
-            append_file(mbox, sc.during)
+            deliver(mbox, sc.during)
         return s.cmd('QUIT')
     finally:
         s.close()
@@ -478,7 +502,7 @@ def one_point(sc, d, name, when, action):
             right_after != sc.expected():
         problems.append('+OK to QUIT before the update was done')
     if sc.after:
-        append_file(mbox, sc.after)
+        deliver(mbox, sc.after)
     which, more = check_recovered(sc, mbox, passwd, log)
     problems += more
     if problems:
@@ -528,6 +552,10 @@ def crash_scenarios():
     def mail(sizes, tag, crlf=False):
         return b''.join(box(sizes, crlf, tag))
 
+    def open_end(msgs):
+        """The last message without the empty line after it."""
+        return msgs[:-1] + [msgs[-1][:-1]]
+
     return [
         # a deleted message smaller than a block before more than a block
         # of kept mail: every block overlaps its own source and goes
@@ -560,6 +588,20 @@ def crash_scenarios():
         Scenario('mail delivered after the crash (plain blocks)',
                  box([150 * K, 100 * K, 140 * K, 200 * K]), {1, 3},
                  after=mail([5 * K, 3 * K], 'late')),
+        # the file does not end in an empty line: mail is delivered with
+        # one in front, which must not stay behind a kept message's own
+        Scenario('no empty line at the end, last deleted, mail delivered '
+                 'during the session and after the crash',
+                 open_end(box([3 * K, 200 * K, 2 * K])), {1, 3},
+                 during=mail([6 * K], 'new'), after=mail([4 * K], 'late')),
+        Scenario('no empty line at the end, last kept, mail delivered '
+                 'during the session and after the crash',
+                 open_end(box([3 * K, 200 * K])), {1},
+                 during=mail([6 * K], 'new'), after=mail([4 * K], 'late')),
+        Scenario('no empty line at the end, delete everything, mail '
+                 'delivered during the session and after the crash',
+                 open_end(box([10 * K, 20 * K])), {1, 2},
+                 during=mail([6 * K], 'new'), after=mail([4 * K], 'late')),
         Scenario('delete everything',
                  box([10 * K, 20 * K, 30 * K]), {1, 2, 3}),
         Scenario('delete everything, mail delivered during the session',
