@@ -46,6 +46,36 @@ for sc in ms.crash_scenarios():
            'finds the original or the planned result' % (sc.name,
                                                           len(points)), diag)
 
+# Killed in the middle of a write: the first half (or the first byte) of
+# a block, a journal record or the end marker reaches the file.
+tmp = ms.workdir('torn')
+torn_total = 0
+if ms.build_torn_lib(tap, tmp):
+    for sc in ms.crash_scenarios():
+        d = ms.workdir('crash')
+        try:
+            points, _, _ = ms.crash_points(sc, d)
+        finally:
+            ms.shutil.rmtree(d, ignore_errors=True)
+        n = sum(1 for p in points if p[0] in ('pwrite64', 'pwritev'))
+        if n == 0:
+            continue    # a single truncate: nothing to tear
+        pts = [('pwrite', k) for k in range(1, n + 1)]
+        bad = []
+        for keep in ('-1', '1'):
+            results = ms.run_points(sc, pts, 'torn=' + keep)
+            bad += [(keep,) + r for r in results if r[2]]
+            torn_total += len(results)
+        lost += len(bad)
+        tap.ok(not bad,
+               '%s: killed halfway through each of %d writes, and after '
+               'their first byte' % (sc.name, n),
+               '\n'.join('torn at write #%d keeping %s:\n%s' % (
+                   w, k, '\n'.join(p)) for k, _, w, p, _ in bad[:3]))
+ms.shutil.rmtree(tmp, ignore_errors=True)
+total += torn_total
+tap.note('torn writes: crash points: %d' % torn_total)
+
 # A crash during the recovery itself: the next session redoes it.
 sc = [c for c in ms.crash_scenarios() if 'after the crash (journaled' in
       c.name][0]

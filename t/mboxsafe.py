@@ -358,6 +358,25 @@ def update_points(trace_path, command='QUIT'):
     return points
 
 
+TORN_LIB = None
+
+
+def build_torn_lib(tap, d):
+    """Compile t/torn-write.c into an LD_PRELOAD library in d."""
+    global TORN_LIB
+    cc = os.environ.get('CC', 'cc')
+    out = os.path.join(d, 'torn-write.so')
+    p = subprocess.run([cc, '-shared', '-fPIC', '-O2', '-Wall', '-Wextra',
+                        '-Werror', '-o', out,
+                        os.path.join(TOP, 't', 'torn-write.c'), '-ldl'],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if not tap.ok(p.returncode == 0, 'compile t/torn-write.c with ' + cc,
+                  p.stdout.decode(errors='replace')):
+        return None
+    TORN_LIB = out
+    return out
+
+
 def kill_quietly(p):
     try:
         p.kill()
@@ -393,12 +412,12 @@ class Scenario:
                 ('expected result', delivered(self.expected(), self.after))]
 
 
-def run_update(sc, mbox, passwd, wrap=(), log=None):
+def run_update(sc, mbox, passwd, wrap=(), log=None, env=None):
     """
     One session that deletes sc.delete, with sc.during delivered before
     QUIT.  Returns the QUIT answer, or None when pop3d died first.
     """
-    s = Session(mbox, passwd, wrap=wrap, log=log)
+    s = Session(mbox, passwd, wrap=wrap, log=log, env=env)
     try:
         ok = s.login()
         if ok is None or not ok.startswith(b'+OK'):
@@ -468,9 +487,14 @@ def one_point(sc, d, name, when, action):
         os.unlink(log)
     clean_mailbox(mbox, sc.box.data())
     problems = []
+    wrap, env = strace_wrap(name, when, action), None
+    if action.startswith('torn='):
+        # the when-th pwrite/pwritev writes only part, then SIGKILL
+        wrap = ()
+        env = dict(os.environ, LD_PRELOAD=TORN_LIB, TORN_AT=str(when),
+                   TORN_KEEP=action[5:])
     try:
-        answer = run_update(sc, mbox, passwd, log=log,
-                            wrap=strace_wrap(name, when, action))
+        answer = run_update(sc, mbox, passwd, log=log, wrap=wrap, env=env)
     except (RuntimeError, Timeout) as e:
         return ['update session: %s' % e], None
     right_after = read_file(mbox)
@@ -511,7 +535,9 @@ def one_point(sc, d, name, when, action):
 
 
 def _worker(args):
-    sc, points, action, index = args
+    sc, points, action, index, torn_lib = args
+    global TORN_LIB
+    TORN_LIB = torn_lib
     d = workdir('crash%d' % index)
     results = []
     try:
@@ -531,7 +557,7 @@ def run_points(sc, points, action, jobs=None):
     for i, pt in enumerate(points):
         chunks[i % jobs].append(pt)
     with multiprocessing.Pool(jobs) as pool:
-        parts = pool.map(_worker, [(sc, c, action, i)
+        parts = pool.map(_worker, [(sc, c, action, i, TORN_LIB)
                                    for i, c in enumerate(chunks)])
     out = []
     for i in range(len(points)):
