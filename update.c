@@ -93,6 +93,7 @@ struct journal {
 	uint64_t	seq;
 	int		sync_failed;	/* fsync failed: never retried */
 	int		abandoned;	/* journal did not fit the mailbox */
+	int		touched;	/* the mailbox was written to */
 };
 
 static int
@@ -217,6 +218,34 @@ write_slot(struct journal *j, struct slot *s, const void *data)
 }
 
 /*
+ * A write to the mailbox.  Once any byte of one has landed the mailbox is
+ * no longer as it was (a failed pwrite(2) writes nothing: a partial one
+ * returns its count).
+ */
+static int
+write_box(struct journal *j, const void *p, size_t n, off_t at)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = pwrite(j->m->fd, p, n, at);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return -1;
+		j->touched = 1;
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p = (const char *)p + w;
+		n -= (size_t)w;
+		at += w;
+	}
+	return 0;
+}
+
+/*
  * Copy len bytes from src down to dst (dst < src), starting off bytes in,
  * a journaled block at a time.
  */
@@ -252,7 +281,7 @@ run_move(struct journal *j, int kind, uint64_t idx, const struct move *mv,
 		s.has_data = mv->src - mv->dst <= blen;
 		if (write_slot(j, &s, m->buf) == -1)
 			return set_reason(m, "journal");
-		if (pwrite_all(m->fd, m->buf, blen, (off_t)(mv->dst + off)))
+		if (write_box(j, m->buf, blen, (off_t)(mv->dst + off)))
 			return set_reason(m, "write");
 		off += blen;
 	}
@@ -364,7 +393,7 @@ finish(struct journal *j, uint64_t final, uint64_t end)
 		final += tail.len;
 		end = (uint64_t)st.st_size;
 	}
-	if (pwrite_all(m->fd, "", 1, (off_t)final) == -1)
+	if (write_box(j, "", 1, (off_t)final) == -1)
 		return set_reason(m, "write");
 	memset(&s, 0, sizeof(s));
 	s.kind = S_MARKED;
@@ -496,7 +525,7 @@ resume(struct journal *j)
 	} else if (pread_all(m->fd, m->buf, last->blen,
 	    (off_t)(last->src + last->off)) == -1)
 		return set_reason(m, "read");
-	if (pwrite_all(m->fd, m->buf, last->blen,
+	if (write_box(j, m->buf, last->blen,
 	    (off_t)(last->dst + last->off)) == -1)
 		return set_reason(m, "write");
 	if (last->kind == S_MOVE) {
@@ -775,7 +804,13 @@ apply(struct mbox *m, const struct stat *st, off_t tail)
 			log_msg(LOG_NOTICE, "%s: update finished from the "
 			    "journal", m->path);
 	}
-	if (r == -1)
+	if (r == -1 && !j.touched && ftruncate(j.fd, 0) == 0) {
+		/* nothing was written to the mailbox: drop the plan too */
+		log_msg(LOG_ERR, "%s: %s; nothing deleted", m->path,
+		    m->reason);
+		strncat(m->reason, "; nothing deleted", sizeof(m->reason) -
+		    strlen(m->reason) - 1);
+	} else if (r == -1)
 		log_msg(LOG_ERR, "%s: %s; the next session finishes the update",
 		    m->path, m->reason);
 	free(j.moves);

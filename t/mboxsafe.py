@@ -529,6 +529,11 @@ def one_point(sc, d, name, when, action):
         deliver(mbox, sc.after)
     which, more = check_recovered(sc, mbox, passwd, log)
     problems += more
+    if action.startswith('error=') and answer is not None and \
+            answer.startswith(b'-ERR') and right_after == sc.original() \
+            and which != 'original':
+        problems.append('-ERR with the mailbox untouched, yet the next '
+                        'session made the deletions')
     if problems:
         problems.append('log:\n' + tail_of(log))
     return problems, which
