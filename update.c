@@ -624,12 +624,12 @@ update_release(struct mbox *m)
 {
 	struct stat st;
 
-	if (m->session_fd == -1)
-		return;
-	if (fstat(m->session_fd, &st) == 0 && st.st_size == 0)
-		unlink(m->session_path);
-	close(m->session_fd);
-	m->session_fd = -1;
+	if (m->session_fd != -1) {
+		if (fstat(m->session_fd, &st) == 0 && st.st_size == 0)
+			unlink(m->session_path);
+		close(m->session_fd);
+		m->session_fd = -1;
+	}
 	free(m->session_path);
 	m->session_path = NULL;
 }
