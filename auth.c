@@ -1,22 +1,61 @@
 /*
- * Every secret passes through here: the password file, crypt(3) and the
- * constant-time comparisons.  A user name is checked before it is used to
- * build a path, so `../x` never reaches the file system.
+ * Every secret passes through here: the password file, system accounts,
+ * crypt(3), APOP and the SASL mechanisms, the constant-time comparisons,
+ * and the switch to the user the session runs as.  A user name is checked
+ * before it is used to build a path, so `../x` never reaches the file
+ * system.
  */
-#include <crypt.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
+#include <shadow.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
 #include <unistd.h>
+
+/*
+ * libxcrypt (glibc systems) declares crypt(3) and crypt_gensalt(3) in
+ * <crypt.h>; musl has crypt(3) alone, in <unistd.h>.  A C library with no
+ * crypt(3) at all (Debian's musl) builds with -DNO_CRYPT: {PLAIN} secrets
+ * only.
+ */
+#if defined(__has_include)
+#if __has_include(<crypt.h>)
+#include <crypt.h>
+#endif
+#if __has_include(<sys/random.h>)
+#include <sys/random.h>
+#define HAVE_GETRANDOM	1
+#endif
+#endif
 
 #include "auth.h"
 #include "md5.h"
 
 /* Password file lines longer than this are refused, not truncated. */
 #define PASSWD_LINE_MAX	1024
+
+/* crypt(3) refuses longer passphrases (libxcrypt's limit). */
+#ifndef CRYPT_MAX_PASSPHRASE_SIZE
+#define CRYPT_MAX_PASSPHRASE_SIZE	512
+#endif
+
+#ifdef NO_CRYPT
+#define HAVE_CRYPT	0
+#else
+#define HAVE_CRYPT	1
+#endif
+
+/* salt characters of crypt(3), for the $6$ fallback */
+static const char salt_chars[] =
+    "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 int
 auth_name_ok(const char *name)
@@ -64,6 +103,68 @@ expand(const char *template, const char *user)
 	return out;
 }
 
+/* Fill buf with n unpredictable bytes.  0, or -1 when there is no source. */
+static int
+random_bytes(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+	ssize_t r;
+	int fd;
+
+#ifdef HAVE_GETRANDOM
+	while (n > 0) {
+		if ((r = getrandom(p, n, 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;		/* ENOSYS on old kernels */
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	if (n == 0)
+		return 0;
+#endif
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while (n > 0) {
+		if ((r = read(fd, p, n)) <= 0) {
+			if (r == -1 && errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * RFC 1939 section 7: "<process-ID.clock@hostname>"; a random part makes
+ * it unique even for two sessions within one clock tick of a reused pid.
+ * No DNS: gethostname(2) is what the host calls itself.
+ */
+void
+auth_stamp(char *buf, size_t size)
+{
+	char host[AUTH_HOST_MAX + 1];
+	unsigned char r[8];
+	char hex[17];
+	struct timespec ts;
+
+	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	if (random_bytes(r, sizeof(r)) == -1)
+		memset(r, 0, sizeof(r));	/* pid and clock still differ */
+	for (size_t i = 0; i < sizeof(r); i++)
+		snprintf(hex + 2 * i, 3, "%02x", r[i]);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(buf, size, "<%ld.%lld.%s@%s>", (long)getpid(),
+	    (long long)ts.tv_sec, hex, host);
+}
+
 /* Equal or not, in time that depends on neither secret's contents. */
 static int
 same_secret(const char *a, const char *b)
@@ -83,8 +184,45 @@ same_secret(const char *a, const char *b)
 }
 
 /*
+ * A digest the client sent in hex (APOP, CRAM-MD5) against the one we
+ * computed: case-insensitive, constant time over its 32 digits.
+ */
+static int
+same_digest(const unsigned char digest[MD5_DIGEST_LEN], const char *hex)
+{
+	char want[2 * MD5_DIGEST_LEN + 1];
+	unsigned char diff = 0;
+
+	if (strlen(hex) != 2 * MD5_DIGEST_LEN)
+		return 0;
+	md5_hex(digest, want);
+	for (size_t i = 0; i < 2 * MD5_DIGEST_LEN; i++) {
+		unsigned char c = (unsigned char)hex[i];
+
+		if (c >= 'A' && c <= 'F')
+			c = (unsigned char)(c - 'A' + 'a');
+		diff |= (unsigned char)(c ^ (unsigned char)want[i]);
+	}
+	return diff == 0;
+}
+
+static const char *
+hash_with(const char *pass, const char *setting)
+{
+#if HAVE_CRYPT
+	return crypt(pass, setting);
+#else
+	(void)pass;
+	(void)setting;
+	errno = ENOSYS;
+	return NULL;
+#endif
+}
+
+/*
  * crypt(3) with yescrypt takes ~16 MB; it runs in a child so that memory
- * is returned before the session touches the mailbox.
+ * is returned before the session touches the mailbox.  1: matches; 0: no;
+ * -1: could not tell.
  */
 static int
 crypt_matches(const char *hash, const char *pass)
@@ -94,9 +232,10 @@ crypt_matches(const char *hash, const char *pass)
 
 	fflush(NULL);
 	if ((pid = fork()) == 0) {
-		struct crypt_data *cd = calloc(1, sizeof(*cd));
-		const char *h = cd ? crypt_r(pass, hash, cd) : NULL;
+		const char *h = NULL;
 
+		if (strlen(pass) < CRYPT_MAX_PASSPHRASE_SIZE)
+			h = hash_with(pass, hash);
 		_exit(h != NULL && h[0] != '*' && same_secret(h, hash) ? 0 : 1);
 	}
 	if (pid == -1)
@@ -108,19 +247,39 @@ crypt_matches(const char *hash, const char *pass)
 }
 
 /*
- * Find user in the password file.  Fields: user:secret[:mailbox]; the
- * mailbox may hold ':' (the rest of the line).  1: found; 0: not; -1: error.
+ * Unknown users, and accounts we refuse, cost what a real check costs:
+ * crypt(3) with a hash of the kind the real users have.
+ */
+static void
+dummy_check(const struct auth_config *cfg, const char *pass)
+{
+	if (cfg->dummy != NULL)
+		(void)crypt_matches(cfg->dummy, pass);
+	else
+		(void)same_secret("{PLAIN}", pass);
+}
+
+/* A secret that no password opens: locked (! or *) or empty. */
+static int
+locked(const char *secret)
+{
+	return secret[0] == '\0' || secret[0] == '!' || secret[0] == '*';
+}
+
+static int
+is_plain(const char *secret)
+{
+	return strncmp(secret, "{PLAIN}", 7) == 0;
+}
+
+/*
+ * Next user line of the password file: user:secret[:mailbox], the mailbox
+ * may hold ':' (the rest of the line).  Comments, blank and overlong lines
+ * are skipped.  1: a line, split; 0: end; -1: read error.
  */
 static int
-lookup(const char *file, const char *user, char *line, char **secret,
-    char **mailbox)
+next_entry(FILE *f, char *line, char **user, char **secret, char **mailbox)
 {
-	size_t ulen = strlen(user);
-	FILE *f;
-	int found = 0;
-
-	if ((f = fopen(file, "re")) == NULL)
-		return -1;
 	while (fgets(line, PASSWD_LINE_MAX, f) != NULL) {
 		char *nl = strchr(line, '\n');
 
@@ -133,62 +292,600 @@ lookup(const char *file, const char *user, char *line, char **secret,
 		}
 		if (nl)
 			*nl = '\0';
-		if (line[0] == '#' || strncmp(line, user, ulen) != 0 ||
-		    line[ulen] != ':')
+		if (line[0] == '#' || (*secret = strchr(line, ':')) == NULL)
 			continue;
-		*secret = line + ulen + 1;
+		*(*secret)++ = '\0';
+		*user = line;
 		if ((*mailbox = strchr(*secret, ':')) != NULL)
 			*(*mailbox)++ = '\0';
-		found = 1;
-		break;
+		return 1;
 	}
-	if (ferror(f))
-		found = -1;
-	fclose(f);
-	return found;
+	return ferror(f) ? -1 : 0;
+}
+
+/* Find user in the password file.  1: found; 0: not; -1: error. */
+static int
+lookup(const struct auth_config *cfg, const char *user, char *line,
+    char **secret, char **mailbox)
+{
+	char *name;
+	int r;
+
+	rewind(cfg->pwfile);
+	while ((r = next_entry(cfg->pwfile, line, &name, secret,
+	    mailbox)) == 1)
+		if (strcmp(name, user) == 0)
+			return 1;
+	if (r == -1)
+		log_msg(LOG_ERR, "%s: %s", cfg->passwd, strerror(errno));
+	return r;
 }
 
 static int
-secret_matches(const char *secret, const char *pass)
+secret_matches(const struct auth_config *cfg, const char *secret,
+    const char *pass)
 {
-	if (strncmp(secret, "{PLAIN}", 7) == 0)
+	if (is_plain(secret))
 		return same_secret(secret + 7, pass);
-	if (secret[0] == '\0' || secret[0] == '!' || secret[0] == '*')
-		return 0;			/* locked or empty */
+	if (locked(secret)) {
+		dummy_check(cfg, pass);
+		return 0;
+	}
 	return crypt_matches(secret, pass);
+}
+
+/* The user is who they say: say which mailbox is theirs. */
+static int
+grant(const struct auth_config *cfg, const char *mailbox, struct account *a)
+{
+	if (mailbox != NULL && mailbox[0] != '\0')
+		a->mailbox = strdup(mailbox);
+	else if (cfg->mailbox != NULL)
+		a->mailbox = strdup(cfg->mailbox);
+	else
+		a->mailbox = expand(cfg->template, a->name);
+	return a->mailbox != NULL ? AUTH_OK : AUTH_ERROR;
+}
+
+/* Start an attempt: the name goes into the account (for the log) if valid. */
+static int
+attempt(const char *user, struct account *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (!auth_name_ok(user)) {
+		strcpy(a->name, "?");
+		return 0;
+	}
+	strcpy(a->name, user);
+	return 1;
+}
+
+/* Days since the epoch, the unit of /etc/shadow. */
+static long
+today(void)
+{
+	return (long)(time(NULL) / 86400);
+}
+
+/*
+ * A system account: getpwnam(3), the hash from getspnam(3) when passwd
+ * says "x".  Refused, at the cost of a real check: no such user, uid 0
+ * (unless built with ALLOW_UID0_LOGIN), a locked or empty password, an
+ * expired account.
+ */
+static int
+system_pass(const struct auth_config *cfg, const char *user,
+    const char *pass, struct account *a)
+{
+	struct passwd *pw;
+	struct spwd *sp = NULL;
+	const char *hash, *why = NULL;
+	int r;
+
+	if ((pw = getpwnam(user)) == NULL) {
+		dummy_check(cfg, pass);
+		return AUTH_FAIL;
+	}
+	hash = pw->pw_passwd;
+	if (strcmp(hash, "x") == 0) {
+		sp = getspnam(user);
+		hash = sp != NULL ? sp->sp_pwdp : "";
+	}
+	if (pw->pw_uid == 0 && !ALLOW_UID0_LOGIN)
+		why = "uid 0";
+	else if (locked(hash))
+		why = "password locked or empty";
+	else if (sp != NULL && sp->sp_expire > 0 && sp->sp_expire <= today())
+		why = "account expired";
+	if (why != NULL) {
+		log_msg(LOG_NOTICE, "user=%s refused: %s", user, why);
+		dummy_check(cfg, pass);
+		r = 0;
+	} else
+		r = crypt_matches(hash, pass);
+	a->uid = pw->pw_uid;
+	a->gid = pw->pw_gid;
+	if (sp != NULL)
+		explicit_bzero(sp->sp_pwdp, strlen(sp->sp_pwdp));
+	endspent();
+	endpwent();
+	if (r != 1)
+		return r == -1 ? AUTH_ERROR : AUTH_FAIL;
+	a->system = 1;
+	return grant(cfg, NULL, a);
 }
 
 int
 auth_pass(const struct auth_config *cfg, const char *user, const char *pass,
-    struct account *acct)
+    struct account *a)
 {
 	char line[PASSWD_LINE_MAX], *secret = NULL, *mailbox = NULL;
 	int r;
 
-	memset(acct, 0, sizeof(*acct));
-	if (!auth_name_ok(user))
+	if (!attempt(user, a)) {
+		dummy_check(cfg, pass);
 		return AUTH_FAIL;
-	if ((r = lookup(cfg->passwd, user, line, &secret, &mailbox)) == -1) {
-		log_msg(LOG_ERR, "%s: %s", cfg->passwd, strerror(errno));
-		return AUTH_ERROR;
 	}
-	if (r == 0)
+	if (cfg->passwd == NULL)
+		return system_pass(cfg, user, pass, a);
+	if ((r = lookup(cfg, user, line, &secret, &mailbox)) == -1)
+		return AUTH_ERROR;
+	if (r == 0) {
+		dummy_check(cfg, pass);
 		return AUTH_FAIL;
-	if ((r = secret_matches(secret, pass)) != 1)
-		return r == -1 ? AUTH_ERROR : AUTH_FAIL;
-	strcpy(acct->name, user);
-	if (mailbox != NULL && mailbox[0] != '\0')
-		acct->mailbox = strdup(mailbox);
-	else if (cfg->mailbox != NULL)
-		acct->mailbox = strdup(cfg->mailbox);
+	}
+	r = secret_matches(cfg, secret, pass);
+	/* the mailbox field lives in line: grant before it is wiped */
+	r = r == 1 ? grant(cfg, mailbox, a) : r == -1 ? AUTH_ERROR : AUTH_FAIL;
+	explicit_bzero(line, sizeof(line));
+	return r;
+}
+
+/*
+ * The {PLAIN} secret of user, copied into secret (PASSWD_LINE_MAX bytes),
+ * with the mailbox field into line.  For APOP and CRAM-MD5, which need the
+ * shared secret itself.  AUTH_OK, AUTH_FAIL (no such user, not {PLAIN}),
+ * AUTH_ERROR.
+ */
+static int
+plain_secret(const struct auth_config *cfg, const char *user, char *line,
+    char **secret, char **mailbox)
+{
+	int r;
+
+	if (cfg->passwd == NULL)
+		return AUTH_FAIL;
+	if ((r = lookup(cfg, user, line, secret, mailbox)) == -1)
+		return AUTH_ERROR;
+	if (r == 0 || !is_plain(*secret))
+		return AUTH_FAIL;
+	*secret += 7;
+	return AUTH_OK;
+}
+
+/* RFC 1939 APOP: digest = MD5(timestamp secret), in lowercase hex. */
+int
+auth_apop(const struct auth_config *cfg, const char *user, const char *stamp,
+    const char *digest, struct account *a)
+{
+	char line[PASSWD_LINE_MAX], *secret, *mailbox;
+	unsigned char d[MD5_DIGEST_LEN];
+	struct md5 ctx;
+	int r, ok;
+
+	if (!attempt(user, a))
+		return AUTH_FAIL;
+	if ((r = plain_secret(cfg, user, line, &secret, &mailbox)) != AUTH_OK)
+		return r;
+	md5_init(&ctx);
+	md5_update(&ctx, stamp, strlen(stamp));
+	md5_update(&ctx, secret, strlen(secret));
+	md5_final(&ctx, d);
+	ok = same_digest(d, digest);
+	r = ok ? grant(cfg, mailbox, a) : AUTH_FAIL;
+	explicit_bzero(line, sizeof(line));
+	explicit_bzero(&ctx, sizeof(ctx));
+	return r;
+}
+
+/*
+ * RFC 4616 PLAIN: [authzid] NUL authcid NUL passwd, msg[len] == '\0'.  We
+ * act for no one else: the authorization identity is empty or the user.
+ */
+int
+auth_plain(const struct auth_config *cfg, char *msg, size_t len,
+    struct account *a)
+{
+	char *authcid, *passwd;
+	size_t zlen, clen;
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	strcpy(a->name, "?");
+	zlen = strlen(msg);
+	if (zlen >= len)
+		return AUTH_MALFORMED;
+	authcid = msg + zlen + 1;
+	clen = strlen(authcid);
+	if (zlen + 1 + clen >= len)
+		return AUTH_MALFORMED;
+	passwd = authcid + clen + 1;
+	if (zlen + 1 + clen + 1 + strlen(passwd) != len || clen == 0 ||
+	    passwd[0] == '\0')
+		return AUTH_MALFORMED;
+	if (zlen > 0 && strcmp(msg, authcid) != 0) {
+		(void)attempt(authcid, a);
+		return AUTH_AUTHZID;
+	}
+	r = auth_pass(cfg, authcid, passwd, a);
+	explicit_bzero(msg, len);
+	return r;
+}
+
+/*
+ * RFC 2195 CRAM-MD5: the response is "user digest", digest the hex
+ * HMAC-MD5 of the challenge keyed with the {PLAIN} secret; resp[len] ==
+ * '\0'.
+ */
+int
+auth_cram(const struct auth_config *cfg, const char *challenge, char *resp,
+    size_t len, struct account *a)
+{
+	char line[PASSWD_LINE_MAX], *secret, *mailbox, *digest;
+	unsigned char d[MD5_DIGEST_LEN];
+	int r, ok;
+
+	memset(a, 0, sizeof(*a));
+	strcpy(a->name, "?");
+	if (strlen(resp) != len || (digest = strrchr(resp, ' ')) == NULL)
+		return AUTH_MALFORMED;
+	*digest++ = '\0';
+	if (!attempt(resp, a))
+		return AUTH_FAIL;
+	if ((r = plain_secret(cfg, resp, line, &secret, &mailbox)) != AUTH_OK)
+		return r;
+	hmac_md5(secret, strlen(secret), challenge, strlen(challenge), d);
+	ok = same_digest(d, digest);
+	r = ok ? grant(cfg, mailbox, a) : AUTH_FAIL;
+	explicit_bzero(line, sizeof(line));
+	return r;
+}
+
+/*
+ * Become uid/gid for good: supplementary groups, group, user, each
+ * checked, then proof that root cannot come back.  extra, unless -1, is
+ * kept as a supplementary group as well.
+ */
+static int
+become(const char *name, uid_t uid, gid_t gid, gid_t extra, char *why,
+    size_t size)
+{
+	gid_t groups[NGROUPS_MAX + 1];
+	int n, have = 0;
+
+	if (initgroups(name, gid) == -1) {
+		snprintf(why, size, "initgroups %s: %s", name, strerror(errno));
+		return -1;
+	}
+	if (extra != (gid_t)-1 && extra != gid) {
+		if ((n = getgroups(NGROUPS_MAX, groups)) == -1) {
+			snprintf(why, size, "getgroups: %s", strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < n; i++)
+			have |= groups[i] == extra;
+		if (!have) {
+			groups[n++] = extra;
+			if (setgroups((size_t)n, groups) == -1) {
+				snprintf(why, size, "setgroups: %s",
+				    strerror(errno));
+				return -1;
+			}
+		}
+	}
+	if (setgid(gid) == -1) {
+		snprintf(why, size, "setgid %ld: %s", (long)gid,
+		    strerror(errno));
+		return -1;
+	}
+	if (setuid(uid) == -1) {
+		snprintf(why, size, "setuid %ld: %s", (long)uid,
+		    strerror(errno));
+		return -1;
+	}
+	if (getuid() != uid || geteuid() != uid || getgid() != gid ||
+	    getegid() != gid) {
+		snprintf(why, size, "still uid %ld/%ld gid %ld/%ld after the "
+		    "switch", (long)getuid(), (long)geteuid(), (long)getgid(),
+		    (long)getegid());
+		return -1;
+	}
+	if (uid != 0 && (setuid(0) != -1 || seteuid(0) != -1)) {
+		snprintf(why, size, "root could be regained");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A group-writable spool directory (Debian's /var/mail is root:mail 2775)
+ * is where the dotlock and the session file go; its group stays with us,
+ * as MUAs are setgid mail for the same reason.  Group 0 is never kept,
+ * and nothing is kept when anyone may write there anyway.
+ */
+static gid_t
+spool_group(const char *mailbox)
+{
+	const char *slash = strrchr(mailbox, '/');
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == mailbox)
+		snprintf(dir, sizeof(dir), "/");
 	else
-		acct->mailbox = expand(cfg->template, user);
-	return acct->mailbox != NULL ? AUTH_OK : AUTH_ERROR;
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - mailbox),
+		    mailbox);
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode) ||
+	    !(st.st_mode & S_IWGRP) || (st.st_mode & S_IWOTH) ||
+	    st.st_gid == 0)
+		return (gid_t)-1;
+	return st.st_gid;
+}
+
+/* A system account: the session is that user from here on. */
+int
+auth_become(const struct account *a, char *why, size_t size)
+{
+	if (!a->system)
+		return 0;
+	return become(a->name, a->uid, a->gid, spool_group(a->mailbox), why,
+	    size);
+}
+
+/*
+ * The method, cost and salt of a hash without the hash itself: what
+ * precedes the last '$' ("$6$rounds=N$salt$", "$y$j9T$salt$"), or for
+ * bcrypt, whose salt and hash share a field, its first 29 characters.
+ */
+static char *
+setting_of(const char *hash)
+{
+	const char *end = strrchr(hash, '$');
+
+	if (strncmp(hash, "$2", 2) == 0 && strlen(hash) > 29)
+		return strndup(hash, 29);
+	if (end == NULL || end == hash)
+		return strndup(hash, 2);	/* DES: two salt characters */
+	return strndup(hash, (size_t)(end - hash) + 1);
+}
+
+/* With -p: every user {PLAIN}?  And a crypt hash to spend on the unknown. */
+static int
+scan_passwd(struct auth_config *cfg)
+{
+	char line[PASSWD_LINE_MAX], *user, *secret, *mailbox;
+	int r, users = 0, plain = 0;
+
+	while ((r = next_entry(cfg->pwfile, line, &user, &secret,
+	    &mailbox)) == 1) {
+		users++;
+		if (is_plain(secret))
+			plain++;
+		else if (cfg->dummy == NULL && !locked(secret) &&
+		    (cfg->dummy = setting_of(secret)) == NULL) {
+			r = -1;
+			break;
+		}
+	}
+	explicit_bzero(line, sizeof(line));
+	cfg->all_plain = users > 0 && users == plain;
+	if (r == 0 && !HAVE_CRYPT && cfg->dummy != NULL) {
+		errno = ENOSYS;
+		return -2;
+	}
+	return r;
+}
+
+/*
+ * A crypt(3) setting that costs what checking a real account costs: the
+ * method and cost of the first usable hash in the shadow file (what
+ * passwd(1) writes here), else the C library's default.
+ */
+static char *
+system_dummy(void)
+{
+	struct spwd *sp;
+	char *setting = NULL;
+
+	setspent();
+	while (setting == NULL && (sp = getspent()) != NULL) {
+		if (!locked(sp->sp_pwdp) && sp->sp_pwdp[0] == '$')
+			setting = setting_of(sp->sp_pwdp);
+		explicit_bzero(sp->sp_pwdp, strlen(sp->sp_pwdp));
+	}
+	endspent();
+	if (setting != NULL)
+		return setting;
+#ifdef CRYPT_GENSALT_IMPLEMENTS_DEFAULT_PREFIX
+	char buf[CRYPT_GENSALT_OUTPUT_SIZE];
+
+	if (crypt_gensalt_rn(NULL, 0, NULL, 0, buf, (int)sizeof(buf)) != NULL)
+		return strdup(buf);
+#endif
+	return strdup("$6$pop3dpop3dpop3d$");
+}
+
+/*
+ * Startup: open and read the password file while we may (it should be
+ * readable by root alone), then with -u become that account for the
+ * rest of the session.  Without -p, system accounts: root is needed to
+ * read the shadow file and to become the user.  -1 with why filled.
+ */
+int
+auth_init(struct auth_config *cfg, char *why, size_t size)
+{
+	struct passwd *pw;
+	struct stat st;
+
+	if (cfg->passwd == NULL) {
+		if (!HAVE_CRYPT) {
+			snprintf(why, size, "built without crypt(3): system "
+			    "accounts cannot log in; give -p PASSWDFILE");
+			return -1;
+		}
+		if (geteuid() != 0) {
+			snprintf(why, size, "system accounts (no -p) need "
+			    "root; give -p PASSWDFILE for virtual users");
+			return -1;
+		}
+		if ((cfg->dummy = system_dummy()) == NULL) {
+			snprintf(why, size, "%s", strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if ((cfg->pwfile = fopen(cfg->passwd, "re")) == NULL ||
+	    fstat(fileno(cfg->pwfile), &st) == -1) {
+		snprintf(why, size, "%s: %s", cfg->passwd, strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & S_IROTH)
+		log_msg(LOG_WARNING, "%s is readable by others (mode %04o); "
+		    "chmod o-r it", cfg->passwd, (unsigned)st.st_mode & 07777);
+	switch (scan_passwd(cfg)) {
+	case -1:
+		snprintf(why, size, "%s: %s", cfg->passwd, strerror(errno));
+		return -1;
+	case -2:
+		snprintf(why, size, "%s: crypt(3) hashes, but this pop3d was "
+		    "built without crypt(3): {PLAIN} secrets only", cfg->passwd);
+		return -1;
+	}
+	if (cfg->run_as == NULL) {
+		if (geteuid() == 0)
+			log_msg(LOG_WARNING, "sessions run as root: give -u "
+			    "USER to run them as an unprivileged account");
+		return 0;
+	}
+	errno = 0;
+	if ((pw = getpwnam(cfg->run_as)) == NULL) {
+		snprintf(why, size, "-u %s: %s", cfg->run_as, errno ?
+		    strerror(errno) : "no such user");
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(why, size, "-u %s: an unprivileged account, not "
+		    "uid 0", cfg->run_as);
+		return -1;
+	}
+	if (geteuid() != 0) {
+		if (geteuid() == pw->pw_uid)
+			return 0;	/* already that user */
+		snprintf(why, size, "-u %s: only root can switch users",
+		    cfg->run_as);
+		return -1;
+	}
+	return become(pw->pw_name, pw->pw_uid, pw->pw_gid, (gid_t)-1, why,
+	    size);
 }
 
 void
-auth_free(struct account *acct)
+auth_free(struct account *a)
 {
-	free(acct->mailbox);
-	acct->mailbox = NULL;
+	free(a->mailbox);
+	a->mailbox = NULL;
+}
+
+/* What auth_init() holds: the password file and the dummy setting. */
+void
+auth_end(struct auth_config *cfg)
+{
+	if (cfg->pwfile != NULL)
+		fclose(cfg->pwfile);
+	cfg->pwfile = NULL;
+	free(cfg->dummy);
+	cfg->dummy = NULL;
+}
+
+/* A fresh setting for the strongest method the C library offers. */
+static int
+gensalt(char *setting, size_t size)
+{
+	unsigned char r[16];
+
+#ifdef CRYPT_GENSALT_IMPLEMENTS_DEFAULT_PREFIX
+	/* A NULL prefix: libxcrypt's preferred method, its entropy. */
+	if (crypt_gensalt_rn(NULL, 0, NULL, 0, setting, (int)size) != NULL)
+		return 0;
+#endif
+	/* SHA-512 crypt: every C library we build with has it. */
+	if (size < 3 + sizeof(r) + 2 || random_bytes(r, sizeof(r)) == -1)
+		return -1;
+	memcpy(setting, "$6$", 3);
+	for (size_t i = 0; i < sizeof(r); i++)
+		setting[3 + i] = salt_chars[r[i] & 0x3f];
+	setting[3 + sizeof(r)] = '$';
+	setting[4 + sizeof(r)] = '\0';
+	return 0;
+}
+
+/*
+ * pop3d -P: a password on stdin (prompted, without echo, on a terminal),
+ * its crypt(3) hash on stdout, ready for a password file line.
+ */
+int
+auth_hash_password(void)
+{
+	char pass[CRYPT_MAX_PASSPHRASE_SIZE + 2], setting[256];
+	struct termios old, quiet;
+	int tty = isatty(0) && tcgetattr(0, &old) == 0;
+	const char *hash;
+	size_t n;
+	char *ok;
+
+	if (!HAVE_CRYPT) {
+		fprintf(stderr, "pop3d: -P: built without crypt(3)\n");
+		return 1;
+	}
+	if (tty) {
+		fprintf(stderr, "Password: ");
+		quiet = old;
+		quiet.c_lflag &= (tcflag_t)~ECHO;
+		tcsetattr(0, TCSAFLUSH, &quiet);
+	}
+	ok = fgets(pass, sizeof(pass), stdin);
+	if (tty) {
+		tcsetattr(0, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (ok == NULL) {
+		fprintf(stderr, "pop3d: -P: no password on standard input\n");
+		return 1;
+	}
+	n = strlen(pass);
+	if (n > 0 && pass[n - 1] == '\n')
+		pass[--n] = '\0';
+	else if (!feof(stdin)) {
+		fprintf(stderr, "pop3d: -P: password longer than %d bytes\n",
+		    CRYPT_MAX_PASSPHRASE_SIZE - 1);
+		return 1;
+	}
+	if (n > 0 && pass[n - 1] == '\r')
+		pass[--n] = '\0';
+	if (n == 0) {
+		fprintf(stderr, "pop3d: -P: an empty password never logs in\n");
+		return 1;
+	}
+	if (gensalt(setting, sizeof(setting)) == -1 ||
+	    (hash = hash_with(pass, setting)) == NULL || hash[0] == '*') {
+		fprintf(stderr, "pop3d: -P: crypt(3) failed: %s\n",
+		    strerror(errno));
+		return 1;
+	}
+	explicit_bzero(pass, sizeof(pass));
+	if (printf("%s\n", hash) < 0 || fflush(stdout) == EOF)
+		return 1;
+	return 0;
 }

@@ -1,8 +1,12 @@
 /*
- * Authentication: who may log in, with what secret, to which mailbox.
+ * Authentication: who may log in, with what secret, to which mailbox, and
+ * as which user the session then runs.
  */
 #ifndef AUTH_H
 #define AUTH_H
+
+#include <stdio.h>
+#include <sys/types.h>
 
 #include "pop3d.h"
 
@@ -10,21 +14,46 @@ struct auth_config {
 	const char	*passwd;	/* -p: virtual users; NULL: system */
 	const char	*mailbox;	/* -f: one mailbox for every user */
 	const char	*template;	/* -m: %u is the user name */
+	const char	*run_as;	/* -u: with -p, the account sessions use */
+	/* set by auth_init() */
+	FILE		*pwfile;	/* -p, opened before privileges go */
+	int		all_plain;	/* every user {PLAIN}: APOP, CRAM-MD5 */
+	char		*dummy;		/* a hash like the users', for the rest */
 };
 
 struct account {
-	char		name[USER_NAME_MAX + 1];
+	char		name[USER_NAME_MAX + 1];	/* as tried, if valid */
 	char		*mailbox;	/* malloc(3)ed */
+	int		system;		/* become uid/gid before the mailbox */
+	uid_t		uid;
+	gid_t		gid;
 };
 
 #define AUTH_OK		0
 #define AUTH_FAIL	1	/* unknown user, wrong secret, refused */
 #define AUTH_ERROR	2	/* could not tell: [SYS/TEMP] */
+#define AUTH_MALFORMED	3	/* a SASL response of the wrong shape */
+#define AUTH_AUTHZID	4	/* PLAIN: acting as someone else */
 
+/* "<pid.clock.random@host>": APOP timestamp, CRAM-MD5 challenge */
+#define AUTH_HOST_MAX	64
+#define AUTH_STAMP_MAX	(64 + AUTH_HOST_MAX)
+
+int	auth_init(struct auth_config *, char *, size_t);
 int	auth_name_ok(const char *);
 int	auth_template_ok(const char *);
+void	auth_stamp(char *, size_t);
 int	auth_pass(const struct auth_config *, const char *, const char *,
 	    struct account *);
+int	auth_apop(const struct auth_config *, const char *, const char *,
+	    const char *, struct account *);
+int	auth_plain(const struct auth_config *, char *, size_t,
+	    struct account *);
+int	auth_cram(const struct auth_config *, const char *, char *, size_t,
+	    struct account *);
+int	auth_become(const struct account *, char *, size_t);
 void	auth_free(struct account *);
+void	auth_end(struct auth_config *);
+int	auth_hash_password(void);
 
 #endif

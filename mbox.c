@@ -198,6 +198,40 @@ send_bytes(struct sender *s, const char *p, size_t n)
 	return (size_t)(p - start);
 }
 
+/*
+ * Bytes of the mailbox at offset at: a pointer into the read buffer and how
+ * many follow (*avail, at least need unless the file ends first; 0 at the
+ * end).  One read serves many small messages in a row.
+ */
+const char *
+mbox_peek(struct mbox *m, off_t at, size_t need, size_t *avail)
+{
+	off_t have = m->buf_off + (off_t)m->buf_len - at;
+	ssize_t n;
+
+	if (at < m->buf_off || have < (off_t)need || have <= 0) {
+		m->buf_off = at;
+		m->buf_len = 0;
+		while (m->buf_len < need) {
+			n = pread(m->fd, m->buf + m->buf_len,
+			    MBOX_BUF_SIZE - m->buf_len, at + (off_t)m->buf_len);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1) {
+				snprintf(m->reason, sizeof(m->reason),
+				    "read: %s", strerror(errno));
+				return NULL;
+			}
+			if (n == 0)
+				break;
+			m->buf_len += (size_t)n;
+		}
+		have = (off_t)m->buf_len;
+	}
+	*avail = (size_t)have;
+	return m->buf + (at - m->buf_off);
+}
+
 int
 mbox_send(struct mbox *m, size_t i, int top, uint64_t lines, struct out *o)
 {
@@ -205,41 +239,24 @@ mbox_send(struct mbox *m, size_t i, int top, uint64_t lines, struct out *o)
 	struct sender s = { .o = o, .bol = 1, .last = '\n', .top = top,
 	    .in_headers = 1, .lines_left = lines };
 	off_t at = msg->from + msg->from_len, end = at + msg->size;
-	ssize_t n;
-	size_t want;
+	const char *p;
+	size_t avail;
 
 	while (at < end && !s.done && !o->failed) {
-		want = end - at > MBOX_BUF_SIZE ? MBOX_BUF_SIZE :
-		    (size_t)(end - at);
-		n = pread(m->fd, m->buf, want, at);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = ESTALE;
-			snprintf(m->reason, sizeof(m->reason), "read: %s",
-			    strerror(errno));
+		if ((p = mbox_peek(m, at, 1, &avail)) == NULL)
+			return -1;
+		if (avail == 0) {	/* shorter than scanned: not ours */
+			snprintf(m->reason, sizeof(m->reason),
+			    "mailbox shrank during the session");
 			return -1;
 		}
-		send_bytes(&s, m->buf, (size_t)n);
-		at += n;
+		if ((off_t)avail > end - at)
+			avail = (size_t)(end - at);
+		send_bytes(&s, p, avail);
+		at += (off_t)avail;
 	}
 	if (!s.bol)
 		out_put(o, "\r\n", 2);
 	out_put(o, ".\r\n", 3);
 	return o->failed ? -1 : 0;
-}
-
-void
-mbox_uid(struct mbox *m, size_t i, char uid[UID_MAX + 1])
-{
-	const struct msg *msg = &m->msgs[i];
-
-	if (msg->flags & MSG_XUIDL &&
-	    pread(m->fd, uid, msg->xuidl_len, msg->from + msg->xuidl_off) ==
-	    msg->xuidl_len) {
-		uid[msg->xuidl_len] = '\0';
-		return;
-	}
-	md5_hex(msg->uid, uid);
 }

@@ -23,11 +23,12 @@ struct out;
 #define MSG_XUIDL	0x04	/* uid comes from its X-UIDL header */
 
 #define UID_MAX		70	/* RFC 1939: 1 to 70 characters */
+#define UID_BYTES	12	/* 96 bits of MD5: 24 hex digits, and unique */
 
 /* Scan, stream and update in 128 KB pieces: few syscalls, small RSS. */
 #define MBOX_BUF_SIZE	(128 * 1024)
 
-/* One message: about 56 bytes, the only per-message memory we keep. */
+/* One message: 48 bytes, the only per-message memory we keep. */
 struct msg {
 	off_t		from;		/* offset of its From_ line */
 	off_t		size;		/* bytes after the From_ line, as stored */
@@ -36,7 +37,7 @@ struct msg {
 	uint32_t	xuidl_off;	/* X-UIDL value, from the message start */
 	uint8_t		xuidl_len;
 	uint8_t		flags;
-	unsigned char	uid[16];	/* digest of From_ line and headers */
+	unsigned char	uid[UID_BYTES];	/* digest of From_ line and headers */
 };
 
 struct mbox {
@@ -55,13 +56,19 @@ struct mbox {
 	struct timespec	mtime;		/* as seen when scanned */
 	struct timespec	ctime;
 	char		reason[256];	/* why the last call failed */
-	char		*buf;		/* I/O buffer for streaming */
+	char		*buf;		/* I/O buffer: scan, stream, update */
+	off_t		buf_off;	/* what it holds for streaming */
+	size_t		buf_len;	/* 0: nothing (the scan used it) */
+	int		uids_ready;	/* computed on the first UIDL */
 };
 
 int	mbox_open(struct mbox *, const char *);
 void	mbox_close(struct mbox *);
 int	mbox_send(struct mbox *, size_t, int, uint64_t, struct out *);
-void	mbox_uid(struct mbox *, size_t, char[UID_MAX + 1]);
+const char *mbox_peek(struct mbox *, off_t, size_t, size_t *);
+
+/* mbox_uid.c */
+int	mbox_uid(struct mbox *, size_t, char[UID_MAX + 1]);
 int	mbox_update(struct mbox *);
 
 /* mbox_lock.c */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "base64.h"
 #include "io.h"
 #include "mbox.h"
 #include "pop3d.h"
@@ -35,6 +36,8 @@ struct session {
 	int			state;
 	int			bad;		/* consecutive -ERR answers */
 	int			failures;	/* failed logins */
+	struct timespec		tried;		/* when this attempt began */
+	char			stamp[AUTH_STAMP_MAX];	/* APOP; "" if none */
 	char			user[USER_NAME_MAX + 1];
 	struct account		acct;
 	struct mbox		mbox;
@@ -151,6 +154,19 @@ parse_number(const char *arg, uint64_t *v)
 	return 1;
 }
 
+/* An argument echoed in a reply: printable ASCII, at most 40 bytes. */
+static const char *
+shown(const char *arg)
+{
+	static char buf[41];
+	size_t i;
+
+	for (i = 0; arg[i] && i < sizeof(buf) - 1; i++)
+		buf[i] = arg[i] > 0x20 && arg[i] < 0x7f ? arg[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
 static struct msg *
 message(struct session *s, const char *arg, size_t *index)
 {
@@ -158,11 +174,11 @@ message(struct session *s, const char *arg, size_t *index)
 	struct msg *m;
 
 	if (!parse_number(arg, &n)) {
-		reply_err(s, "invalid message number: %.40s", arg);
+		reply_err(s, "invalid message number: %s", shown(arg));
 		return NULL;
 	}
 	if (n == 0 || n > s->mbox.count) {
-		reply_err(s, "no such message: %.40s", arg);
+		reply_err(s, "no such message: %s", shown(arg));
 		return NULL;
 	}
 	m = &s->mbox.msgs[n - 1];
@@ -200,31 +216,64 @@ code_for(int r)
 }
 
 static void
-pause_after_failure(void)
+attempt_begins(struct session *s)
 {
-	struct timespec ts = { FAIL_DELAY_MS / 1000,
-	    (FAIL_DELAY_MS % 1000) * 1000000L };
+	clock_gettime(CLOCK_MONOTONIC, &s->tried);
+}
 
-	nanosleep(&ts, NULL);
+/*
+ * Answer a failure FAIL_DELAY_MS after the attempt began: the time a
+ * crypt(3) took, or did not take, is hidden in the wait.
+ */
+static void
+pause_after_failure(struct session *s)
+{
+	struct timespec until = s->tried;
+
+	until.tv_sec += FAIL_DELAY_MS / 1000;
+	until.tv_nsec += (FAIL_DELAY_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until,
+	    NULL) == EINTR)
+		;
 }
 
 /* Credentials are checked; open the mailbox and enter TRANSACTION. */
 static enum verdict
 enter_transaction(struct session *s)
 {
+	char why[256];
 	size_t n;
 	uint64_t octets;
 	int r;
 
+	/* A system account: the mailbox is opened as its user, never root. */
+	if (auth_become(&s->acct, why, sizeof(why)) == -1) {
+		log_msg(LOG_ERR, "user=%s: cannot become the user: %s",
+		    s->acct.name, why);
+		auth_free(&s->acct);
+		reply_err(s, "[SYS/PERM] cannot switch to the user");
+		return V_END;
+	}
 	r = mbox_open(&s->mbox, s->acct.mailbox);
 	if (r != MBOX_OK) {
+		int became = s->acct.system;
+
 		log_msg(LOG_ERR, "user=%s mailbox=%s: %s", s->acct.name,
 		    s->acct.mailbox, s->mbox.reason);
 		mbox_close(&s->mbox);
 		auth_free(&s->acct);
-		return reply_err(s, "%s %s", code_for(r), r == MBOX_INUSE ?
-		    "mailbox is in use by another session" :
-		    "cannot open the mailbox");
+		if (r == MBOX_INUSE)
+			reply_err(s, "[IN-USE] mailbox is in use by another "
+			    "session");
+		else
+			reply_err(s, "%s cannot open the mailbox: %s",
+			    code_for(r), s->mbox.reason);
+		/* Root is gone for good: no other user can log in now. */
+		return became ? V_END : V_BAD;
 	}
 	s->state = ST_TRANS;
 	totals(s, &n, &octets);
@@ -234,19 +283,28 @@ enter_transaction(struct session *s)
 	    (unsigned long long)octets);
 }
 
+/*
+ * One answer for every refusal: no such user, a wrong secret, a locked,
+ * expired or uid 0 account, a user APOP or CRAM-MD5 cannot serve.
+ */
 static enum verdict
-login_failed(struct session *s, int r)
+login_failed(struct session *s, int r, const char *how)
 {
-	log_msg(LOG_NOTICE, "auth failed user=%s from=%s", s->user, s->peer);
+	log_msg(LOG_NOTICE, "auth failed user=%s from=%s method=%s",
+	    s->acct.name[0] ? s->acct.name : "?", s->peer, how);
 	s->user[0] = '\0';
+	auth_free(&s->acct);
+	pause_after_failure(s);
 	if (r == AUTH_ERROR)
 		return reply_err(s, "[SYS/TEMP] cannot check credentials now");
-	pause_after_failure();
 	if (++s->failures >= AUTH_FAILURES_MAX) {
 		reply_err(s, "[AUTH] invalid user name or password; "
 		    "too many failures");
 		return V_END;
 	}
+	if (r == AUTH_AUTHZID)
+		return reply_err(s, "[AUTH] the authorization identity must "
+		    "be empty or the user name");
 	return reply_err(s, "[AUTH] invalid user name or password");
 }
 
@@ -269,11 +327,138 @@ cmd_pass(struct session *s, int ac, char **av)
 	(void)ac;
 	if (s->user[0] == '\0')
 		return reply_err(s, "USER first");
+	attempt_begins(s);
 	r = auth_pass(s->cfg, s->user, av[0], &s->acct);
 	explicit_bzero(av[0], strlen(av[0]));
 	if (r != AUTH_OK)
-		return login_failed(s, r);
+		return login_failed(s, r, "pass");
 	return enter_transaction(s);
+}
+
+/* RFC 1939 APOP name digest: only when the greeting offered a timestamp. */
+static enum verdict
+cmd_apop(struct session *s, int ac, char **av)
+{
+	int r;
+
+	(void)ac;
+	if (s->stamp[0] == '\0')
+		return reply_err(s, "APOP is not offered here; use USER and "
+		    "PASS or AUTH");
+	attempt_begins(s);
+	r = auth_apop(s->cfg, av[0], s->stamp, av[1], &s->acct);
+	if (r != AUTH_OK)
+		return login_failed(s, r, "apop");
+	return enter_transaction(s);
+}
+
+/* The mechanisms that work for every user this server may see. */
+static const char *
+sasl_mechanisms(const struct session *s)
+{
+	return s->cfg->all_plain ? "PLAIN CRAM-MD5" : "PLAIN";
+}
+
+/*
+ * One client response in a SASL exchange (RFC 5034 section 4): send the
+ * challenge, read a line of up to SASL_LINE_MAX, decode it into dec
+ * (NUL-terminated, size bytes).  V_OK with *len set; otherwise the answer
+ * is given: cancelled with "*", not base64, too long, or input ended.
+ */
+static enum verdict
+sasl_response(struct session *s, const char *challenge, const char *initial,
+    char *dec, size_t size, size_t *len)
+{
+	char line[SASL_LINE_MAX];
+	const char *resp = initial;
+	enum verdict v = V_OK;
+	int r;
+
+	if (resp == NULL) {
+		out_printf(&s->out, "+ %s\r\n", challenge);
+		if (out_flush(&s->out) == -1)
+			return V_END;
+		r = in_line(&s->in, line, sizeof(line));
+		if (r == LINE_EOF) {
+			if (s->in.timed_out)
+				reply_err(s, "idle for too long, closing");
+			return V_END;
+		}
+		if (r == LINE_BAD) {
+			explicit_bzero(line, sizeof(line));
+			return reply_err(s, "SASL response too long or not "
+			    "text");
+		}
+		resp = line;
+	}
+	if (strcmp(resp, "*") == 0)
+		v = reply_err(s, "authentication cancelled");
+	else if (strcmp(resp, "=") == 0)	/* an empty initial response */
+		*len = 0;
+	else if (base64_decode(resp, strlen(resp), (unsigned char *)dec,
+	    size - 1, len) == -1)
+		v = reply_err(s, "invalid base64 in the SASL response");
+	if (v == V_OK)
+		dec[*len] = '\0';
+	explicit_bzero(line, sizeof(line));
+	return v;
+}
+
+/*
+ * RFC 5034 AUTH.  Bare AUTH lists the mechanisms (as RFC 1734 clients
+ * expect); PLAIN (RFC 4616) takes an initial response or asks for one;
+ * CRAM-MD5 (RFC 2195) sends a fresh challenge.
+ */
+static enum verdict
+cmd_auth(struct session *s, int ac, char **av)
+{
+	char dec[SASL_LINE_MAX], challenge[AUTH_STAMP_MAX];
+	char b64[AUTH_STAMP_MAX * 2];
+	enum verdict v;
+	size_t len;
+	int r;
+
+	if (ac == 0) {
+		reply_ok(s, "mechanisms follow");
+		out_printf(&s->out, "PLAIN\r\n%s.\r\n",
+		    s->cfg->all_plain ? "CRAM-MD5\r\n" : "");
+		return V_OK;
+	}
+	if (strcasecmp(av[0], "PLAIN") == 0) {
+		v = sasl_response(s, "", ac == 2 ? av[1] : NULL, dec,
+		    sizeof(dec), &len);
+		if (v != V_OK)
+			return v;
+		attempt_begins(s);
+		r = auth_plain(s->cfg, dec, len, &s->acct);
+		explicit_bzero(dec, sizeof(dec));
+		if (r == AUTH_MALFORMED)
+			return reply_err(s, "malformed PLAIN response");
+		if (r != AUTH_OK)
+			return login_failed(s, r, "plain");
+		return enter_transaction(s);
+	}
+	if (strcasecmp(av[0], "CRAM-MD5") == 0 && s->cfg->all_plain) {
+		/* RFC 5034: a server-first mechanism takes no initial response */
+		if (ac == 2)
+			return reply_err(s, "CRAM-MD5 takes no initial "
+			    "response");
+		auth_stamp(challenge, sizeof(challenge));
+		base64_encode((const unsigned char *)challenge,
+		    strlen(challenge), b64, sizeof(b64));
+		v = sasl_response(s, b64, NULL, dec, sizeof(dec), &len);
+		if (v != V_OK)
+			return v;
+		attempt_begins(s);
+		r = auth_cram(s->cfg, challenge, dec, len, &s->acct);
+		explicit_bzero(dec, sizeof(dec));
+		if (r == AUTH_MALFORMED)
+			return reply_err(s, "malformed CRAM-MD5 response");
+		if (r != AUTH_OK)
+			return login_failed(s, r, "cram-md5");
+		return enter_transaction(s);
+	}
+	return reply_err(s, "unsupported mechanism; AUTH lists them");
 }
 
 static enum verdict
@@ -290,6 +475,9 @@ cmd_quit(struct session *s, int ac, char **av)
 		reply_ok(s, "bye");
 		return V_QUIT;
 	}
+	/* A client that cannot hear us has not seen what it deletes. */
+	if (out_flush(&s->out) == -1)
+		return V_END;
 	/* UPDATE runs to its end: a signal now would only slow recovery. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
@@ -349,6 +537,14 @@ cmd_list(struct session *s, int ac, char **av)
 }
 
 static enum verdict
+uid_failed(struct session *s)
+{
+	log_msg(LOG_ERR, "user=%s mailbox=%s: %s", s->acct.name,
+	    s->acct.mailbox, s->mbox.reason);
+	return reply_err(s, "[SYS/TEMP] cannot read the mailbox");
+}
+
+static enum verdict
 cmd_uidl(struct session *s, int ac, char **av)
 {
 	char uid[UID_MAX + 1];
@@ -357,13 +553,18 @@ cmd_uidl(struct session *s, int ac, char **av)
 	if (ac == 1) {
 		if (message(s, av[0], &i) == NULL)
 			return V_BAD;
-		mbox_uid(&s->mbox, i, uid);
+		if (mbox_uid(&s->mbox, i, uid) == -1)
+			return uid_failed(s);
 		return reply_ok(s, "%zu %s", i + 1, uid);
 	}
+	/* the first UIDL reads the headers: fail before the +OK */
+	if (s->mbox.count > 0 && mbox_uid(&s->mbox, 0, uid) == -1)
+		return uid_failed(s);
 	reply_ok(s, "unique-id listing follows");
 	for (i = 0; i < s->mbox.count; i++)
 		if (!(s->mbox.msgs[i].flags & MSG_DELETED)) {
-			mbox_uid(&s->mbox, i, uid);
+			if (mbox_uid(&s->mbox, i, uid) == -1)
+				return V_END;
 			out_printf(&s->out, "%zu %s\r\n", i + 1, uid);
 		}
 	out_put(&s->out, ".\r\n", 3);
@@ -406,7 +607,7 @@ cmd_top(struct session *s, int ac, char **av)
 	if (message(s, av[0], &i) == NULL)
 		return V_BAD;
 	if (!parse_number(av[1], &lines))
-		return reply_err(s, "invalid line count: %.40s", av[1]);
+		return reply_err(s, "invalid line count: %s", shown(av[1]));
 	reply_ok(s, "top of message follows");
 	return send_message(s, i, 1, lines);
 }
@@ -457,7 +658,8 @@ cmd_capa(struct session *s, int ac, char **av)
 	reply_ok(s, "capability list follows");
 	out_printf(&s->out, "TOP\r\nUIDL\r\n");
 	if (s->state == ST_AUTH)
-		out_printf(&s->out, "USER\r\n");
+		out_printf(&s->out, "USER\r\nSASL %s\r\n",
+		    sasl_mechanisms(s));
 	out_printf(&s->out, "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
 	    "EXPIRE NEVER\r\nIMPLEMENTATION pop3d-%s\r\n.\r\n",
 	    POP3D_VERSION);
@@ -470,6 +672,8 @@ static const struct cmd cmds[] = {
 	/* name	  states	args		handler */
 	{ "USER", ST_AUTH,	1, 1,		cmd_user },
 	{ "PASS", ST_AUTH,	1, REST,	cmd_pass },	/* may hold spaces */
+	{ "APOP", ST_AUTH,	2, 2,		cmd_apop },
+	{ "AUTH", ST_AUTH,	0, 2,		cmd_auth },
 	{ "QUIT", ANY,		0, 0,		cmd_quit },
 	{ "CAPA", ANY,		0, 0,		cmd_capa },
 	{ "STAT", ST_TRANS,	0, 0,		cmd_stat },
@@ -589,7 +793,15 @@ session(const struct auth_config *cfg, int timeout)
 	s.mbox.fd = -1;
 	s.mbox.session_fd = -1;
 	peer_name(&s);
-	reply_ok(&s, "POP3 server ready");
+	/*
+	 * The APOP timestamp only when APOP works for every user: clients
+	 * such as curl use APOP whenever it is offered and never fall back.
+	 */
+	if (cfg->all_plain) {
+		auth_stamp(s.stamp, sizeof(s.stamp));
+		reply_ok(&s, "POP3 server ready %s", s.stamp);
+	} else
+		reply_ok(&s, "POP3 server ready");
 	for (;;) {
 		if (!in_pending(&s.in) && out_flush(&s.out) == -1)
 			break;
@@ -608,7 +820,7 @@ session(const struct auth_config *cfg, int timeout)
 		else
 			v = dispatch(&s, line);
 		explicit_bzero(line, sizeof(line));
-		if (v == V_QUIT || v == V_END)
+		if (v == V_QUIT || v == V_END || s.out.failed)
 			break;
 		s.bad = v == V_BAD ? s.bad + 1 : 0;
 		if (s.bad >= BAD_COMMANDS_MAX) {
@@ -630,15 +842,21 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: pop3d [-f MBOX | -m TEMPLATE] -p PASSWDFILE [-t SECONDS] "
-	    "[-e]\n"
-	    "       pop3d -V | -h\n"
+	    "usage: pop3d [-f MBOX | -m TEMPLATE] [-p PASSWDFILE [-u USER]] "
+	    "[-t SECONDS] [-e]\n"
+	    "       pop3d -P | -V | -h\n"
 	    "  -f MBOX        serve this mailbox to every user\n"
 	    "  -m TEMPLATE    mailbox per user, %%u = user name "
 	    "(default /var/mail/%%u)\n"
-	    "  -p PASSWDFILE  users: lines user:secret[:mailbox]\n"
+	    "  -p PASSWDFILE  virtual users: lines user:secret[:mailbox];\n"
+	    "                 without -p, system accounts (needs root; the "
+	    "session\n"
+	    "                 then runs as the user who logged in)\n"
+	    "  -u USER        with -p: the account sessions run as\n"
 	    "  -t SECONDS     idle timeout (default %d)\n"
 	    "  -e             log to stderr instead of syslog\n"
+	    "  -P             read a password on stdin, print its crypt(3) "
+	    "hash\n"
 	    "  -V             print the version\n"
 	    "  -h             print this help\n", IDLE_TIMEOUT_DEFAULT);
 }
@@ -647,10 +865,11 @@ int
 main(int argc, char **argv)
 {
 	struct auth_config cfg = { .template = "/var/mail/%u" };
-	int c, timeout = IDLE_TIMEOUT_DEFAULT, to_stderr = 0;
+	int c, timeout = IDLE_TIMEOUT_DEFAULT, to_stderr = 0, hash = 0;
+	char why[512];
 	uint64_t t;
 
-	while ((c = getopt(argc, argv, ":f:m:p:t:eVh")) != -1) {
+	while ((c = getopt(argc, argv, ":f:m:p:u:t:ePVh")) != -1) {
 		switch (c) {
 		case 'f':
 			cfg.mailbox = optarg;
@@ -660,6 +879,12 @@ main(int argc, char **argv)
 			break;
 		case 'p':
 			cfg.passwd = optarg;
+			break;
+		case 'u':
+			cfg.run_as = optarg;
+			break;
+		case 'P':
+			hash = 1;
 			break;
 		case 't':
 			if (!parse_number(optarg, &t) || t == 0 ||
@@ -700,13 +925,29 @@ main(int argc, char **argv)
 		fprintf(stderr, "pop3d: -m: only %%u and %%%% may follow %%\n");
 		return EX_USAGE;
 	}
-	if (cfg.passwd == NULL) {
-		fprintf(stderr, "pop3d: -p PASSWDFILE is required\n");
+	if (hash)
+		return auth_hash_password();
+	if (cfg.run_as != NULL && cfg.passwd == NULL) {
+		fprintf(stderr, "pop3d: -u is for -p: a system account's "
+		    "session runs as that account\n");
 		usage(stderr);
 		return EX_USAGE;
 	}
 	log_open(to_stderr);
+	/*
+	 * Read the password file, or check we may use system accounts, and
+	 * give up root where -u says so: before a byte from the client.
+	 */
+	if (auth_init(&cfg, why, sizeof(why)) == -1) {
+		log_msg(LOG_ERR, "%s", why);
+		if (!to_stderr)
+			fprintf(stderr, "pop3d: %s\n", why);
+		auth_end(&cfg);
+		return 1;
+	}
 	/* A vanished client shows up as EPIPE from write(2). */
 	signal(SIGPIPE, SIG_IGN);
-	return session(&cfg, timeout);
+	c = session(&cfg, timeout);
+	auth_end(&cfg);
+	return c;
 }

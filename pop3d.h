@@ -27,9 +27,25 @@
 /* Dovecot ends a session after 20 bad commands; a client that far off is lost. */
 #define BAD_COMMANDS_MAX	20
 
-/* Failed logins before the session ends; each one also costs FAIL_DELAY. */
+/*
+ * Failed logins before the session ends.  Every failure is answered
+ * FAIL_DELAY_MS after the attempt began, whatever failed (no such user,
+ * wrong secret, refused account), so neither the answer nor its timing
+ * tells which.  A test build may shorten the delay (make pop3d-fastfail);
+ * the installed binary keeps one second.
+ */
 #define AUTH_FAILURES_MAX	3
+#ifndef FAIL_DELAY_MS
 #define FAIL_DELAY_MS		1000
+#endif
+
+/*
+ * uid 0 cannot log in with a password over POP3: root's mail is read
+ * through an alias.  Sites that disagree build with -DALLOW_UID0_LOGIN=1.
+ */
+#ifndef ALLOW_UID0_LOGIN
+#define ALLOW_UID0_LOGIN	0
+#endif
 
 /* RFC 1939 section 3: an autologout timer "of at least 10 minutes". */
 #define IDLE_TIMEOUT_DEFAULT	600

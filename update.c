@@ -825,6 +825,7 @@ mbox_update(struct mbox *m)
 	size_t i;
 	int r;
 
+	m->buf_len = 0;		/* the buffer is ours now, not a cache */
 	for (i = 0; i < m->count; i++)
 		if (m->msgs[i].flags & MSG_DELETED)
 			break;

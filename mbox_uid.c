@@ -1,0 +1,235 @@
+/*
+ * UIDL (RFC 1939): a message's unique id, the same in every session and
+ * after other messages are deleted, without writing to the mailbox.
+ *
+ * It is the value of the X-UIDL header when that is 1 to 70 printable
+ * characters (UIDs survive a move from a server that wrote them), else 96
+ * bits of the MD5 of the From_ line and the headers that mail readers do
+ * not rewrite.  Only the headers are read, and only when a client first
+ * asks for UIDL: sessions that never do pay nothing for it.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "md5.h"
+#include "mbox.h"
+
+/* Enough of a header line to see its name and a whole X-UIDL value. */
+#define HEADER_LOOK	128
+
+/* Headers that mail readers rewrite in place; a UID must not follow them. */
+static const char *const volatile_headers[] = {
+	"Status:", "X-Status:", "X-Keywords:", "X-UID:", "X-IMAP:",
+	"X-IMAPbase:", "Content-Length:", "Lines:", "X-UIDL:", NULL
+};
+
+static void
+final_uid(struct md5 *ctx, unsigned char uid[UID_BYTES])
+{
+	unsigned char d[16];
+
+	md5_final(ctx, d);
+	memcpy(uid, d, UID_BYTES);
+}
+
+static int
+header_is(const char *p, size_t avail, const char *name)
+{
+	size_t n = strlen(name);
+
+	return avail >= n && strncasecmp(p, name, n) == 0;
+}
+
+static int
+is_volatile(const char *p, size_t avail)
+{
+	/* the names start with S, X, C or L: most headers stop here */
+	if (strchr("SsXxCcLl", p[0]) == NULL)
+		return 0;
+	for (int i = 0; volatile_headers[i]; i++)
+		if (header_is(p, avail, volatile_headers[i]))
+			return 1;
+	return 0;
+}
+
+/* An X-UIDL value is kept when it is 1 to 70 printable characters. */
+static void
+note_xuidl(struct msg *msg, off_t at, const char *p, size_t avail)
+{
+	const char *v = p + 7, *e, *nl;
+	struct md5 ctx;
+	off_t rel;
+
+	if (msg->flags & MSG_XUIDL || (nl = memchr(p, '\n', avail)) == NULL)
+		return;
+	while (v < nl && (*v == ' ' || *v == '\t'))
+		v++;
+	e = nl;
+	while (e > v && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	if (e == v || e - v > UID_MAX)
+		return;
+	for (const char *c = v; c < e; c++)
+		if (*c < 0x21 || *c > 0x7e)
+			return;
+	rel = at + (v - p) - msg->from;
+	if (rel > UINT32_MAX)
+		return;
+	msg->xuidl_off = (uint32_t)rel;
+	msg->xuidl_len = (uint8_t)(e - v);
+	msg->flags |= MSG_XUIDL;
+	/* equal X-UIDL values must compare equal below */
+	md5_init(&ctx);
+	md5_update(&ctx, "X-UIDL", 6);
+	md5_update(&ctx, v, (size_t)(e - v));
+	final_uid(&ctx, msg->uid);
+}
+
+/* Digest the From_ line and the headers, up to the empty line. */
+static int
+digest_headers(struct mbox *m, struct msg *msg)
+{
+	off_t at = msg->from, end = msg->from + msg->from_len + msg->size;
+	int first = 1, skip = 0;
+	unsigned char digest[UID_BYTES];
+	const char *p, *nl;
+	struct md5 ctx;
+	size_t avail, seg;
+
+	md5_init(&ctx);
+	while (at < end) {
+		if ((p = mbox_peek(m, at, HEADER_LOOK, &avail)) == NULL)
+			return -1;
+		if (avail == 0)
+			break;
+		if ((off_t)avail > end - at)
+			avail = (size_t)(end - at);
+		if (!first) {
+			if (p[0] == '\n' || (avail >= 2 && p[0] == '\r' &&
+			    p[1] == '\n'))
+				break;
+			if (p[0] != ' ' && p[0] != '\t') {
+				skip = is_volatile(p, avail);
+				if (header_is(p, avail, "X-UIDL:"))
+					note_xuidl(msg, at, p, avail);
+			}
+		}
+		for (;;) {
+			nl = memchr(p, '\n', avail);
+			seg = nl ? (size_t)(nl - p) + 1 : avail;
+			if (!skip)
+				md5_update(&ctx, p, seg);
+			at += (off_t)seg;
+			if (nl || at >= end)
+				break;
+			if ((p = mbox_peek(m, at, 1, &avail)) == NULL)
+				return -1;
+			if (avail == 0)
+				break;
+			if ((off_t)avail > end - at)
+				avail = (size_t)(end - at);
+		}
+		first = 0;
+	}
+	final_uid(&ctx, digest);
+	if (!(msg->flags & MSG_XUIDL))
+		memcpy(msg->uid, digest, UID_BYTES);
+	return 0;
+}
+
+/* qsort(3) has no context argument; the session is single-threaded. */
+static const struct msg *sort_msgs;
+
+static int
+uid_cmp(const void *a, const void *b)
+{
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	int c = memcmp(sort_msgs[i].uid, sort_msgs[j].uid, UID_BYTES);
+
+	return c != 0 ? c : (i > j) - (i < j);
+}
+
+/*
+ * UIDs must be unique.  Equal digests come from byte-identical headers (or
+ * a repeated X-UIDL); the k-th copy in file order gets the digest of
+ * (uid, k), which stays put as long as the earlier copies do.
+ */
+static int
+make_unique(struct mbox *m)
+{
+	unsigned char first[UID_BYTES];
+	uint32_t *order, k = 0;
+	struct md5 ctx;
+	size_t i;
+
+	if (m->count < 2)
+		return 0;
+	if (m->count > UINT32_MAX) {
+		errno = EFBIG;
+		return -1;
+	}
+	if ((order = malloc(m->count * sizeof(*order))) == NULL)
+		return -1;
+	for (i = 0; i < m->count; i++)
+		order[i] = (uint32_t)i;
+	sort_msgs = m->msgs;
+	qsort(order, m->count, sizeof(*order), uid_cmp);
+	memcpy(first, m->msgs[order[0]].uid, UID_BYTES);
+	for (i = 1; i < m->count; i++) {
+		struct msg *o = &m->msgs[order[i]];
+
+		if (memcmp(o->uid, first, UID_BYTES) != 0) {
+			memcpy(first, o->uid, UID_BYTES);
+			k = 0;
+			continue;
+		}
+		k++;
+		md5_init(&ctx);
+		md5_update(&ctx, first, UID_BYTES);
+		md5_update(&ctx, &k, sizeof(k));
+		final_uid(&ctx, o->uid);
+		o->flags &= (uint8_t)~MSG_XUIDL;
+	}
+	free(order);
+	return 0;
+}
+
+static int
+make_uids(struct mbox *m)
+{
+	for (size_t i = 0; i < m->count; i++)
+		if (digest_headers(m, &m->msgs[i]) == -1)
+			return -1;
+	if (make_unique(m) == -1)
+		return -1;
+	m->uids_ready = 1;
+	return 0;
+}
+
+/* Message i's UID as text; -1 if the headers could not be read. */
+int
+mbox_uid(struct mbox *m, size_t i, char uid[UID_MAX + 1])
+{
+	const struct msg *msg = &m->msgs[i];
+	const char *p;
+	size_t avail;
+
+	if (!m->uids_ready && make_uids(m) == -1)
+		return -1;
+	if (msg->flags & MSG_XUIDL &&
+	    (p = mbox_peek(m, msg->from + msg->xuidl_off, msg->xuidl_len,
+	    &avail)) != NULL && avail >= msg->xuidl_len) {
+		memcpy(uid, p, msg->xuidl_len);
+		uid[msg->xuidl_len] = '\0';
+		return 0;
+	}
+	for (int k = 0; k < UID_BYTES; k++) {
+		uid[2 * k] = "0123456789abcdef"[msg->uid[k] >> 4];
+		uid[2 * k + 1] = "0123456789abcdef"[msg->uid[k] & 15];
+	}
+	uid[2 * UID_BYTES] = '\0';
+	return 0;
+}

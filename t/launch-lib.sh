@@ -1,0 +1,413 @@
+# Shared by the launcher and client tests (t/4x-*.t): TAP output, tool checks,
+# a private temporary directory, loopback port picking, launchers started from
+# the shipped configuration files, and a cleanup that stops only the processes
+# started here.  Sourced by bash; set TOP before sourcing or let it be found.
+#
+# What a client that downloads a message must get back, byte for byte:
+# pop3d sends a message as it is stored between its From_ line (excluded) and
+# the empty line that separates it from the next message's From_ line
+# (excluded).  On the wire every line ends in CRLF and a line beginning with
+# "." gets one more "." (dot-stuffing); ">From " lines are sent as stored.
+# A message without a final newline at the end of the file gets a CRLF.  So a
+# client that undoes the stuffing and saves with LF line ends reproduces the
+# stored bytes, plus a final LF when the stored message had none.
+# mbox_split (below) writes exactly those expected bytes, one file per
+# message; t/41-clients.t documents what each client adds.
+
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+POP3D=${POP3D:-$TOP/pop3d}
+# Launchers want an absolute path (xinetd's server attribute).
+case $POP3D in
+/*) ;;
+*) POP3D=$PWD/$POP3D ;;
+esac
+FIXTURES=$TOP/t/fixtures
+
+test_count=0
+test_failed=0
+started_pids=()
+cleanup_commands=()
+
+ok()
+{
+	# ok CONDITION-STATUS NAME: prints one TAP line for the status of the
+	# last command when called as `cmd; ok $? "name"`.
+	local status=$1
+	shift
+	test_count=$((test_count + 1))
+	if [ "$status" -eq 0 ]; then
+		echo "ok $test_count - $*"
+	else
+		echo "not ok $test_count - $*"
+		test_failed=$((test_failed + 1))
+	fi
+	return "$status"
+}
+
+diag()
+{
+	printf '%s\n' "$@" | sed 's/^/# /'
+}
+
+# Show a file in the TAP output after a failure, bounded.
+diag_file()
+{
+	[ -f "$1" ] || return 0
+	echo "# --- $1 (last 40 lines)"
+	tail -n 40 "$1" | sed 's/^/#   /'
+}
+
+skip_all()
+{
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+# fail_all MESSAGE: this file cannot run at all; one failing test says why.
+fail_all()
+{
+	echo "1..1"
+	echo "not ok 1 - $*"
+	exit 1
+}
+
+# skip_or_fail MESSAGE: a missing prerequisite skips this file, except
+# under CI=true, where CI has installed everything and it is a failure.
+skip_or_fail()
+{
+	[ "${CI:-}" = true ] && fail_all "$*"
+	skip_all "$*"
+}
+
+# need TOOL...: every tool must be on PATH.  Outside CI a missing tool skips
+# the whole file; under CI=true it is a failure, since CI installs them all.
+need()
+{
+	local missing=()
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	skip_or_fail "required tools missing: ${missing[*]}"
+}
+
+need_pop3d()
+{
+	[ -x "$POP3D" ] && return 0
+	skip_or_fail "$POP3D not built (run make)"
+}
+
+cleanup()
+{
+	local pid command
+	for command in "${cleanup_commands[@]}"; do
+		eval "$command" >/dev/null 2>&1
+	done
+	for pid in "${started_pids[@]}"; do
+		# Each launcher runs in its own process group (setsid), so its
+		# pop3d children stop with it; the group id is the launcher's pid.
+		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${started_pids[@]}"; do
+		wait_gone "$pid" 50 || kill -KILL -- "-$pid" 2>/dev/null
+	done
+	started_pids=()
+	if [ -n "${TMP:-}" ] && [ -d "$TMP" ] && [ -z "${KEEP_TMP:-}" ]; then
+		rm -rf "$TMP"
+	fi
+}
+
+# wait_gone PID TENTHS: wait until PID has exited, at most TENTHS/10 seconds.
+wait_gone()
+{
+	local i=0
+	while kill -0 "$1" 2>/dev/null; do
+		[ "$i" -ge "$2" ] && return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 0
+}
+
+setup_tmp()
+{
+	TMP=$(mktemp -d "${TMPDIR:-/tmp}/pop3d-test.XXXXXX") || fail_all "mktemp"
+	trap cleanup EXIT
+	trap 'exit 143' TERM INT HUP
+}
+
+# A random port in 20000-29999 on which nothing listens right now.  The
+# launcher may still lose a race for it; start_* retry with a new port.
+pick_port()
+{
+	local port tries=0
+	while [ "$tries" -lt 50 ]; do
+		port=$((20000 + RANDOM % 10000))
+		if ! port_open "$port"; then
+			echo "$port"
+			return 0
+		fi
+		tries=$((tries + 1))
+	done
+	return 1
+}
+
+port_open()
+{
+	# bash's /dev/tcp: connect and close at once.
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# wait_listen PORT PID: wait up to 10 s for PORT to accept connections while
+# PID (the launcher) is alive.  Returns 1 when the launcher died or timed out.
+wait_listen()
+{
+	local i=0
+	while [ "$i" -lt 100 ]; do
+		kill -0 "$2" 2>/dev/null || return 1
+		if listening "$1"; then
+			return 0
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# Whether something listens on 127.0.0.1:PORT, without connecting: a test
+# connection would make an inetd-style launcher start a session.
+listening()
+{
+	local hexport
+	hexport=$(printf '%04X' "$1")
+	grep -q "^ *[0-9]*: 0100007F:$hexport 00000000:0000 0A" /proc/net/tcp 2>/dev/null ||
+	    grep -q "^ *[0-9]*: 00000000:$hexport 00000000:0000 0A" /proc/net/tcp 2>/dev/null
+}
+
+# spawn LOGFILE CMD...: start CMD in its own session and process group, stdin
+# from /dev/null, output to LOGFILE; sets SPAWNED_PID and remembers it for the
+# cleanup.
+spawn()
+{
+	local log=$1
+	shift
+	setsid "$@" </dev/null >"$log" 2>&1 &
+	SPAWNED_PID=$!
+	started_pids+=("$SPAWNED_PID")
+}
+
+# stop PID: stop one launcher started by spawn, and its process group.
+stop()
+{
+	kill -TERM -- "-$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null
+	wait_gone "$1" 50 || kill -KILL -- "-$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	forget "$1"
+}
+
+# forget PID: a process started by spawn has ended; the cleanup leaves it.
+forget()
+{
+	local p keep=()
+	for p in "${started_pids[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	started_pids=("${keep[@]}")
+}
+
+# try_start NAME FUNCTION: call FUNCTION PORT with fresh ports until its
+# launcher listens (at most 5 tries).  FUNCTION starts the launcher with
+# spawn; on success PORT and PID are set.
+try_start()
+{
+	local name=$1 fn=$2 tries=0
+	while [ "$tries" -lt 5 ]; do
+		PORT=$(pick_port) || return 1
+		"$fn" "$PORT"
+		PID=$SPAWNED_PID
+		if wait_listen "$PORT" "$PID"; then
+			return 0
+		fi
+		diag "$name did not listen on $PORT (try $((tries + 1)))"
+		diag_file "$TMP/$name.log"
+		stop "$PID"
+		tries=$((tries + 1))
+	done
+	return 1
+}
+
+# The pop3d arguments the tests use instead of the shipped
+# "-m /var/mail/%u": one mailbox, one password file, set by the caller,
+# and EXTRA_ARGS (say -e, where stderr goes to the launcher's log).
+test_args()
+{
+	echo "-f $MBOX -p $PASSWD${EXTRA_ARGS:+ $EXTRA_ARGS}"
+}
+
+# ---- launchers, each from the file shipped in the source tree ----
+
+# systemd: the ExecStart= of systemd/pop3d@.service, unescaped as systemd
+# would (a leading "-" drops, "%%" is "%"), binary and arguments replaced.
+# Prints one argument per line.
+unit_command()
+{
+	sed -n 's/^ExecStart=//p' "$TOP/systemd/pop3d@.service" |
+	    sed -e 's/^[-@:+!]*//' -e 's/%%/%/g' \
+		-e "s|^/usr/local/sbin/pop3d|$POP3D|" \
+		-e "s|-m /var/mail/%u|$(test_args)|" | tr ' ' '\n'
+}
+
+start_socket_activate_on()
+{
+	local argv
+	mapfile -t argv < <(unit_command)
+	spawn "$TMP/socket-activate.log" systemd-socket-activate --accept --inetd \
+	    -l "127.0.0.1:$1" "${argv[@]}"
+}
+
+start_socket_activate()
+{
+	try_start socket-activate start_socket_activate_on
+}
+
+# tcpserver: examples/tcpserver.sh with its variables set to the test's.
+start_tcpserver_on()
+{
+	sed -e "s|^addr=.*|addr=127.0.0.1|" -e "s|^port=.*|port=$1|" \
+	    -e "s|/usr/local/sbin/pop3d|$POP3D|" \
+	    -e "s|-m /var/mail/%u|$(test_args)|" \
+	    "$TOP/examples/tcpserver.sh" >"$TMP/tcpserver.sh"
+	spawn "$TMP/tcpserver.log" sh "$TMP/tcpserver.sh"
+}
+
+start_tcpserver()
+{
+	try_start tcpserver start_tcpserver_on
+}
+
+# xinetd: xinetd.d/pop3 renamed to an unlisted service on a test port, bound
+# to loopback, logging to a file; run in the foreground with -f.
+start_xinetd_on()
+{
+	sed -e "s|^service pop3|service pop3-test|" \
+	    -e "s|^{|{\n\ttype\t\t= UNLISTED\n\tbind\t\t= 127.0.0.1|" \
+	    -e "s|^\([[:space:]]*port[[:space:]]*=\).*|\1 $1|" \
+	    -e "s|^\([[:space:]]*log_type[[:space:]]*=\).*|\1 FILE $TMP/xinetd-service.log|" \
+	    -e "s|/usr/local/sbin/pop3d|$POP3D|" \
+	    -e "s|-m /var/mail/%u|$(test_args)|" \
+	    "$TOP/xinetd.d/pop3" >"$TMP/xinetd.conf"
+	spawn "$TMP/xinetd.log" xinetd -dontfork -pidfile "$TMP/xinetd.pid" \
+	    -f "$TMP/xinetd.conf"
+}
+
+start_xinetd()
+{
+	try_start xinetd start_xinetd_on
+}
+
+# A self-signed certificate for stunnel, made once per test run.
+make_cert()
+{
+	[ -f "$TMP/cert.pem" ] && return 0
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+	    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+	    -keyout "$TMP/key.pem" -out "$TMP/cert.pem" >"$TMP/openssl.log" 2>&1
+}
+
+# stunnel: examples/stunnel.conf in the foreground, accept on a test port,
+# certificate and key from make_cert, exec'ing pop3d with the test's arguments.
+start_stunnel_on()
+{
+	sed -e "s|^\([[:space:]]*accept[[:space:]]*=\).*|\1 127.0.0.1:$1|" \
+	    -e "s|^\([[:space:]]*cert[[:space:]]*=\).*|\1 $TMP/cert.pem|" \
+	    -e "s|^\([[:space:]]*key[[:space:]]*=\).*|\1 $TMP/key.pem|" \
+	    -e "s|^\([[:space:]]*pid[[:space:]]*=\).*|\1 $TMP/stunnel.pid|" \
+	    -e "s|^\([[:space:]]*foreground[[:space:]]*=\).*|\1 yes|" \
+	    -e "s|^\([[:space:]]*output[[:space:]]*=\).*|\1 $TMP/stunnel-output.log|" \
+	    -e "s|/usr/local/sbin/pop3d|$POP3D|" \
+	    -e "s|-m /var/mail/%u|$(test_args)|" \
+	    "$TOP/examples/stunnel.conf" >"$TMP/stunnel.conf"
+	spawn "$TMP/stunnel.log" stunnel "$TMP/stunnel.conf"
+}
+
+start_stunnel()
+{
+	make_cert || return 1
+	try_start stunnel start_stunnel_on
+}
+
+# The first launcher installed here, for tests that need any one of them.
+start_any_launcher()
+{
+	if command -v systemd-socket-activate >/dev/null 2>&1; then
+		LAUNCHER=systemd-socket-activate
+		start_socket_activate
+	elif command -v tcpserver >/dev/null 2>&1; then
+		LAUNCHER=tcpserver
+		start_tcpserver
+	elif command -v xinetd >/dev/null 2>&1; then
+		LAUNCHER=xinetd
+		start_xinetd
+	else
+		return 1
+	fi
+}
+
+# ---- expected messages ----
+
+# mbox_split MBOX DIR: DIR/1, DIR/2 ... the bytes a client must save for each
+# message (see the top of this file and t/mail-files.py).
+mbox_split()
+{
+	python3 "$TOP/t/mail-files.py" expected "$1" "$2"
+}
+
+# mail_files COMMAND ARGS...: t/mail-files.py (reading client mailboxes).
+mail_files()
+{
+	python3 "$TOP/t/mail-files.py" "$@"
+}
+
+# same_bytes EXPECTED GOT NAME: a TAP line; on a difference, show it.
+same_bytes()
+{
+	if cmp -s "$1" "$2"; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		diff -u "$1" "$2" 2>&1 | head -n 30 | cut -c1-200 | sed 's/^/#   /'
+		[ -e "$2" ] || diag "$2 missing"
+		return 1
+	fi
+}
+
+# same_dir EXPECTEDDIR GOTDIR NAME: the files 1..N in both are identical.
+same_dir()
+{
+	local f n=0 bad=0
+	for f in "$1"/*; do
+		n=$((n + 1))
+		if ! cmp -s "$f" "$2/$(basename "$f")"; then
+			bad=1
+			diag "$3: message $(basename "$f") differs"
+			diff -u "$f" "$2/$(basename "$f")" 2>&1 | head -n 20 |
+			    cut -c1-200 | sed 's/^/#   /'
+		fi
+	done
+	if [ "$(find "$2" -maxdepth 1 -type f | wc -l)" -ne "$n" ]; then
+		bad=1
+		diag "$3: expected $n messages, got $(ls "$2" | tr '\n' ' ')"
+	fi
+	ok "$bad" "$3"
+}
+
+# done_testing: the plan at the end (TAP allows it), exit status 1 when any
+# test failed.
+done_testing()
+{
+	echo "1..$test_count"
+	[ "$test_failed" -eq 0 ]
+	exit $?
+}
+
