@@ -76,7 +76,7 @@ ok = s.login()
 rc0, err0, took = procmail_deliver(DELIVERIES + 1)
 # (procmail itself sleeps up to a second after a mailbox changed within
 # the current second, so that mail readers see the new mtime)
-tap.ok(ok is not None and ok.startswith(b'+OK') and rc0 == 0 and took < 2.5,
+tap.ok(ok is not None and ok.startswith(b'+OK') and rc0 == 0 and took < 5,
        'procmail delivers at once while a session is open (%.2f s)' % took,
        (ok, err0))
 s.cmd('DELE 1')
@@ -147,7 +147,7 @@ tap.ok(len(status) == DELIVERIES and not failed,
 slowest = max(v[2] for v in status.values())
 # procmail retries a busy dotlock every LOCKSLEEP=1 s: a retry or two at
 # most, never pop3d's 10 s lock timeout or a whole session
-tap.ok(slowest < 4, 'no delivery waited long (slowest %.1f s)' % slowest)
+tap.ok(slowest < 6, 'no delivery waited long (slowest %.1f s)' % slowest)
 tap.ok(not errors and sessions['ran'] > 5,
        '%d sessions ran during the deliveries, each read every message '
        'it was shown' % sessions['ran'], errors[:3])
