@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,19 @@
 
 /* While we hold a dotlock this long, its mtime is renewed (liblockfile). */
 #define DOTLOCK_TOUCH_S	60
+
+/* This host's name, for dotlock contents and temporary names. */
+static const char *
+host_name(void)
+{
+	static char host[HOST_NAME_MAX + 1];
+
+	if (host[0] == '\0' && (gethostname(host, sizeof(host)) == -1 ||
+	    host[0] == '\0'))
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	return host;
+}
 
 static void
 nap(void)
@@ -88,7 +102,7 @@ static int
 dotlock_try(const char *lock, const char *tmp, time_t *now)
 {
 	struct stat st;
-	char pid[48];
+	char pid[HOST_NAME_MAX + 48];
 	int fd, n, e;
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -99,7 +113,10 @@ dotlock_try(const char *lock, const char *tmp, time_t *now)
 	}
 	if (fd == -1)
 		return -1;
-	n = snprintf(pid, sizeof(pid), "%ld pop3d\n", (long)getpid());
+	n = snprintf(pid, sizeof(pid), "%ld pop3d %s\n", (long)getpid(),
+	    host_name());
+	if (n < 0 || (size_t)n >= sizeof(pid))
+		n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (write(fd, pid, (size_t)n) != n || fstat(fd, &st) == -1) {
 		n = errno;
 		close(fd);
@@ -149,17 +166,20 @@ break_lock(struct mbox *m, const struct stat *st, const char *why)
 }
 
 /*
- * Is the dotlock one that a pop3d session left when it was killed?  We
- * write "PID pop3d" into ours, and take one only while holding the
- * session lock; since we hold that lock now, no live session holds the
- * dotlock.  Without this, a session killed during an update would keep
- * mail out for DOTLOCK_STALE_S.
+ * Is the dotlock one that a pop3d session left when it was killed?  Ours
+ * say "PID pop3d HOST"; one from this host whose process is gone, found
+ * while we hold the session lock (no live session can then hold the
+ * dotlock), is taken at once.  Without this, a session killed during an
+ * update would keep mail out for DOTLOCK_STALE_S.  A lock from another
+ * host waits for its age: its process cannot be looked at from here.
  */
 static int
 left_by_dead_session(struct mbox *m)
 {
-	char b[48], *p;
+	char b[HOST_NAME_MAX + 48], *p;
+	size_t hl = strlen(host_name());
 	ssize_t n;
+	long pid;
 	int fd;
 
 	if (m->session_fd == -1)
@@ -173,9 +193,11 @@ left_by_dead_session(struct mbox *m)
 	if (n <= 0)
 		return 0;
 	b[n] = '\0';
-	for (p = b; *p >= '0' && *p <= '9'; p++)
-		;
-	return p > b && strcmp(p, " pop3d\n") == 0;
+	pid = strtol(b, &p, 10);
+	if (p == b || pid <= 0 || strncmp(p, " pop3d ", 7) != 0 ||
+	    strncmp(p + 7, host_name(), hl) != 0 || strcmp(p + 7 + hl, "\n"))
+		return 0;
+	return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
 }
 
 /* A busy dotlock: may it be broken? */
@@ -203,8 +225,8 @@ break_stale(struct mbox *m, time_t now)
 static int
 dotlock(struct mbox *m)
 {
-	char host[HOST_NAME_MAX + 1], *tmp;
 	size_t len = strlen(m->path);
+	char *tmp;
 	time_t now = 0;
 	int r;
 
@@ -213,13 +235,10 @@ dotlock(struct mbox *m)
 			return -1;
 		snprintf(m->dotlock_path, len + 6, "%s.lock", m->path);
 	}
-	if (gethostname(host, sizeof(host)) == -1)
-		strcpy(host, "localhost");
-	host[sizeof(host) - 1] = '\0';
-	len = len + strlen(host) + 64;
+	len = len + strlen(host_name()) + 64;
 	if ((tmp = malloc(len)) == NULL)
 		return -1;
-	snprintf(tmp, len, "%s.lock.%s.%ld.%ld", m->path, host,
+	snprintf(tmp, len, "%s.lock.%s.%ld.%ld", m->path, host_name(),
 	    (long)getpid(), (long)time(NULL));
 	r = dotlock_try(m->dotlock_path, tmp, &now);
 	if (r == 0 && break_stale(m, now))

@@ -175,13 +175,15 @@ tap.ok(timing.get('waited', 99) < 2 and timing.get('quit', b'').startswith(
 tap.ok(ms.read_file(mbox) == sc.box.without({1}) + new,
        '... with the mail it delivered meanwhile kept')
 
-# 5. A busy dotlock of someone else's: bounded wait, then -ERR [SYS/TEMP],
-#    nothing changed.
+# 5. A busy dotlock of someone else's (here a pop3d on another host,
+#    whose process cannot be looked at): bounded wait, then
+#    -ERR [SYS/TEMP], nothing changed.
 fresh(sc.box.data())
+FOREIGN = b'12345 pop3d another-host.example\n'
 
 
 def foreign_lock(s):
-    ms.write_file(mbox + '.lock', b'12345\n')
+    ms.write_file(mbox + '.lock', FOREIGN)
 
 
 t0 = time.time()
@@ -192,7 +194,7 @@ tap.ok(a is not None and a.startswith(b'-ERR [SYS/TEMP]') and
        'a delivery agent\'s dotlock held throughout: QUIT waits about '
        '10 s, then -ERR [SYS/TEMP]', '%r after %.1f s' % (a, elapsed))
 tap.ok(ms.read_file(mbox) == sc.box.data() and
-       ms.read_file(mbox + '.lock') == b'12345\n',
+       ms.read_file(mbox + '.lock') == FOREIGN,
        '... the mailbox and the other\'s lock untouched')
 
 # 6. The same lock, older than 5 minutes: stale, removed, logged.
@@ -213,13 +215,17 @@ tap.ok(a is not None and a.startswith(b'+OK') and
        'a dotlock 400 s old is stale: removed (logged), update done',
        '%r\n%s' % (a, logged()))
 
-# 7. A young dotlock left by a pop3d that was killed ("PID pop3d"): no
-#    live session can hold it while we hold the session lock: removed.
+# 7. A young dotlock left by a pop3d on this host that was killed ("PID
+#    pop3d HOST", PID gone): no live session can hold it while we hold
+#    the session lock: removed.
 fresh(sc.box.data())
+gone = ms.subprocess.Popen(['true'])
+gone.wait()
 
 
 def dead_session_lock(s):
-    ms.write_file(mbox + '.lock', b'4242 pop3d\n')
+    ms.write_file(mbox + '.lock', b'%d pop3d %s\n' % (
+        gone.pid, os.uname().nodename.encode()))
 
 
 t0 = time.time()
