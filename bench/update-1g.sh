@@ -51,7 +51,7 @@ echo "session without deletions (scan): $(secs "$t0" "$t1") s"
 cp --reflink=never "$box" "$box.orig" 2>/dev/null || cp "$box" "$box.orig"
 t0=$(now)
 printf 'USER jack\r\nPASS password\r\nDELE 1\r\nQUIT\r\n' |
-    strace -f -o "$dir/trace" -e trace=pread64,pwrite64,pwritev,ftruncate,fdatasync \
+    strace -f -o "$dir/trace" -e trace=openat,pread64,pwrite64,pwritev,ftruncate,fdatasync \
     "$pop3d" -f "$box" -p "$dir/passwd" | tail -1 | tr -d '\r'
 t1=$(now)
 echo "session with DELE 1, under strace: $(secs "$t0" "$t1") s"
@@ -75,7 +75,12 @@ cmp -s <(tail -c +$((size + 1)) "$box.orig") "$box" &&
 python3 - "$dir/trace" <<'PY'
 import re, sys
 calls = {}
+names = {}
 for line in open(sys.argv[1]):
+    o = re.match(r'\d+\s+openat\(AT_FDCWD, "([^"]*)".* = (\d+)$', line.strip())
+    if o:
+        names[int(o.group(2))] = o.group(1).rsplit('/', 1)[-1]
+        continue
     m = re.match(r'\d+\s+(\w+)\((\d+)[,)].*= (\d+)$', line.strip())
     if not m:
         continue
@@ -85,9 +90,13 @@ for line in open(sys.argv[1]):
     if name in ('pread64', 'pwrite64', 'pwritev'):
         c[1] += ret
         c[2] = max(c[2], ret)
-print('update and scan syscalls (fd 3 = mailbox, fd 4 = journal):')
+print('syscalls of the whole session (scan, then update) on:')
 for (name, fd), (n, b, big) in sorted(calls.items()):
+    what = {'mbox': 'the mailbox', 'mbox.pop3d': 'the journal'}.get(
+        names.get(fd), names.get(fd, 'fd %d' % fd))
+    if what not in ('the mailbox', 'the journal'):
+        continue
     extra = ', %d bytes, %.0f KB average, %d KB largest' % (
         b, b / n / 1024, big / 1024) if b else ''
-    print('  %-10s fd %d: %6d calls%s' % (name, fd, n, extra))
+    print('  %-10s %-12s %6d calls%s' % (name, what, n, extra))
 PY

@@ -16,7 +16,7 @@ import mboxsafe as ms  # noqa: E402
 
 tap = ms.TAP()
 ms.need_pop3d(tap)
-ms.STRACE = ms.need_tool(tap, 'strace')
+ms.STRACE = ms.need_strace(tap)
 
 total = 0
 lost = 0

@@ -14,7 +14,7 @@ import mboxsafe as ms  # noqa: E402
 
 tap = ms.TAP()
 ms.need_pop3d(tap)
-ms.STRACE = ms.need_tool(tap, 'strace')
+ms.STRACE = ms.need_strace(tap)
 
 total = 0
 failed = 0

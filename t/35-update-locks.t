@@ -15,7 +15,7 @@ import mboxsafe as ms  # noqa: E402
 
 tap = ms.TAP()
 ms.need_pop3d(tap)
-ms.STRACE = ms.need_tool(tap, 'strace')
+ms.STRACE = ms.need_strace(tap)
 K = 1024
 
 d = ms.workdir('regress')

@@ -69,6 +69,19 @@ def need_tool(tap, tool):
     return path
 
 
+def need_strace(tap):
+    """strace, and the right to ptrace (containers may forbid it)."""
+    path = need_tool(tap, 'strace')
+    p = subprocess.run([path, '-f', '-qq', '-o', '/dev/null', '-e',
+                        'inject=getpid:error=ENOSYS:when=1', 'true'],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        tap.ok(False, 'strace can trace and inject faults here',
+               p.stdout.decode(errors='replace'))
+        tap.done()
+    return path
+
+
 def need_pop3d(tap):
     if not os.access(POP3D, os.X_OK):
         tap.bail('%s not built: run make' % POP3D)
