@@ -8,10 +8,11 @@ import random
 import re
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
+
+import pop3lib
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POP3D = os.environ.get('POP3D', os.path.join(TOP, 'pop3d'))
@@ -26,35 +27,13 @@ WRITING_SYSCALLS = [
 ]
 
 
-class TAP:
-    """TAP producer; the plan is printed at the end."""
-
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, name, diag=None):
-        self.n += 1
-        print('%sok %d - %s' % ('' if cond else 'not ', self.n, name))
-        if not cond:
-            self.failed += 1
-            for line in str(diag or '').splitlines():
-                print('#   ' + line)
-        sys.stdout.flush()
-        return cond
+class TAP(pop3lib.Tap):
+    """pop3lib's TAP writer, with notes for the counts."""
 
     def note(self, text):
         for line in text.splitlines():
             print('# ' + line)
         sys.stdout.flush()
-
-    def bail(self, why):
-        print('Bail out! ' + why)
-        sys.exit(1)
-
-    def done(self):
-        print('1..%d' % self.n)
-        sys.exit(1 if self.failed else 0)
 
 
 def need_tool(tap, tool):
@@ -388,13 +367,6 @@ def build_torn_lib(tap, d):
         return None
     TORN_LIB = out
     return out
-
-
-def kill_quietly(p):
-    try:
-        p.kill()
-    except ProcessLookupError:
-        pass
 
 
 # ------------------------------------------------------ crash scenarios
