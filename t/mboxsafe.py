@@ -3,6 +3,7 @@ Helpers for the data-safety tests (t/3x-*.t): mailboxes whose every byte
 is known, POP3 sessions over pipes, syscall fault injection with strace,
 and TAP output.  Imported by the tests; not a test itself.
 """
+import atexit
 import os
 import random
 import re
@@ -69,6 +70,7 @@ def need_pop3d(tap):
 def workdir(name):
     d = tempfile.mkdtemp(prefix='pop3d-%s.' % name,
                          dir=os.environ.get('TMPDIR', '/tmp'))
+    atexit.register(shutil.rmtree, d, True)     # also when a test dies
     os.chmod(d, 0o755)
     with open(os.path.join(d, 'passwd'), 'w') as f:
         f.write('%s:{PLAIN}%s\n' % (USER, PASSWORD))
