@@ -49,6 +49,7 @@ struct mbox {
 	char		*session_path;
 	int		dotlocked;
 	char		*dotlock_path;
+	time_t		dotlock_touched;	/* renewed while held */
 	struct msg	*msgs;
 	size_t		count;
 	off_t		scanned;	/* file size the index describes */
@@ -75,6 +76,7 @@ int	mbox_update(struct mbox *);
 /* mbox_lock.c */
 int	mbox_lock(struct mbox *);
 void	mbox_unlock(struct mbox *);
+void	mbox_lock_touch(struct mbox *);
 int	mbox_session_lock(struct mbox *);
 
 /* mbox_scan.c */

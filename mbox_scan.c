@@ -38,6 +38,7 @@ refill(struct scan *s)
 	off_t want;
 	ssize_t n;
 
+	mbox_lock_touch(s->m);		/* a long scan keeps its dotlock */
 	memmove(s->buf, s->buf + s->pos, keep);
 	s->base += (off_t)s->pos;
 	s->pos = 0;

@@ -13,8 +13,9 @@
  *           checksummed and on disk before the mailbox is touched;
  *   slots   two records written alternately, each before the block it
  *           names is written to the mailbox.  A record carries the block's
- *           data when writing it would overwrite its own source; otherwise
- *           the source is still intact and is read again on redo.
+ *           data when writing it would overwrite its own source, or when
+ *           its source starts at the new end, where the marker below goes;
+ *           otherwise the source is still intact and is read again on redo.
  *
  * Recovery takes the newer valid slot, writes its block again (idempotent)
  * and goes on from there, so every crash point ends in the planned result.
@@ -23,6 +24,12 @@
  * happened, while mail appended since (starting "From ") means it has.
  * Mail appended after a crash, behind the leftover bytes, is moved down
  * in the same way (a TAIL record) before the cut, so it is never lost.
+ *
+ * What this covers is the process dying at any instant (kill -9, a crash):
+ * the page cache keeps our writes in order.  The result and the emptied
+ * journal are synced before +OK, so a power cut afterwards loses nothing;
+ * one during the update itself is not covered, as syncing every block
+ * would cost a disk flush per 128 KB.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -84,6 +91,9 @@ struct journal {
 	struct move	*moves;
 	off_t		slots;		/* offset of slot 0 */
 	uint64_t	seq;
+	int		sync_failed;	/* fsync failed: never retried */
+	int		abandoned;	/* journal did not fit the mailbox */
+	int		touched;	/* the mailbox was written to */
 };
 
 static int
@@ -201,10 +211,38 @@ write_slot(struct journal *j, struct slot *s, const void *data)
 			return -1;
 		if ((size_t)w == want)
 			return 0;
-		/* short: write the rest plainly, from one buffer */
+		/* short (full disk?): an error; a retry writes it whole */
 		errno = EIO;
 		return -1;
 	}
+}
+
+/*
+ * A write to the mailbox.  Once any byte of one has landed the mailbox is
+ * no longer as it was (a failed pwrite(2) writes nothing: a partial one
+ * returns its count).
+ */
+static int
+write_box(struct journal *j, const void *p, size_t n, off_t at)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = pwrite(j->m->fd, p, n, at);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return -1;
+		j->touched = 1;
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p = (const char *)p + w;
+		n -= (size_t)w;
+		at += w;
+	}
+	return 0;
 }
 
 /*
@@ -221,6 +259,7 @@ run_move(struct journal *j, int kind, uint64_t idx, const struct move *mv,
 	while (off < mv->len) {
 		uint64_t blen = mv->len - off;
 
+		mbox_lock_touch(m);
 		if (blen > MBOX_BUF_SIZE)
 			blen = MBOX_BUF_SIZE;
 		if (pread_all(m->fd, m->buf, blen, (off_t)(mv->src + off)))
@@ -233,22 +272,82 @@ run_move(struct journal *j, int kind, uint64_t idx, const struct move *mv,
 		s.len = mv->len;
 		s.off = off;
 		s.blen = blen;
-		s.has_data = mv->src - mv->dst < blen;
+		/*
+		 * Redo reads the block again from its source unless the
+		 * record carries it.  It must carry it when this write
+		 * overwrites the source, and when the source starts where
+		 * the move ends (gap == blen): the end marker goes there.
+		 */
+		s.has_data = mv->src - mv->dst <= blen;
 		if (write_slot(j, &s, m->buf) == -1)
 			return set_reason(m, "journal");
-		if (pwrite_all(m->fd, m->buf, blen, (off_t)(mv->dst + off)))
+		if (write_box(j, m->buf, blen, (off_t)(mv->dst + off)))
 			return set_reason(m, "write");
 		off += blen;
 	}
 	return 0;
 }
 
+/*
+ * The update is over: empty the journal, durably, so that a power cut
+ * after +OK cannot bring the plan back to be applied a second time.
+ */
 static int
 clear_journal(struct journal *j)
 {
-	if (ftruncate(j->fd, 0) == -1)
+	if (ftruncate(j->fd, 0) == -1 || fdatasync(j->fd) == -1)
 		return set_reason(j->m, "journal");
 	return 0;
+}
+
+/* Do the bytes before `at` end an empty line (or is it the start)? */
+static int
+after_empty_line(struct mbox *m, off_t at)
+{
+	char b[3] = { 0, 0, 0 };
+	off_t from = at >= 3 ? at - 3 : 0;
+
+	if (at == 0)
+		return 1;
+	if (at < 2 || pread_all(m->fd, b + 3 - (at - from), (size_t)(at - from),
+	    from) == -1)
+		return 0;
+	return (b[1] == '\n' && b[2] == '\n') || memcmp(b, "\n\r\n", 3) == 0;
+}
+
+/*
+ * Does a message start at `at`, as the scan sees it: "From " after an
+ * empty line, or at the start of the file?
+ */
+static int
+message_starts(struct mbox *m, off_t at)
+{
+	char b[5];
+
+	return pread_all(m->fd, b, 5, at) == 0 && memcmp(b, "From ", 5) == 0 &&
+	    after_empty_line(m, at);
+}
+
+/*
+ * Mail appended at `at`: how many line-end bytes come before its first
+ * "From " line, or -1 if it does not start with a message.  A delivery
+ * agent that finds the file not ending in an empty line writes one (or
+ * finishes the last line) first.
+ */
+static int
+separator_len(struct mbox *m, off_t at, off_t size)
+{
+	char b[4];
+	int k;
+
+	for (k = 0; k <= 4 && at + k + 5 <= size; k++) {
+		if (message_starts(m, at + k))
+			return k;
+		if (pread_all(m->fd, b, 1, at + k) == -1 ||
+		    (b[0] != '\n' && b[0] != '\r'))
+			break;
+	}
+	return -1;
 }
 
 /*
@@ -262,6 +361,7 @@ finish(struct journal *j, uint64_t final, uint64_t end)
 	struct mbox *m = j->m;
 	struct stat st;
 	struct slot s;
+	int skip;
 
 	for (;;) {
 		if (fstat(m->fd, &st) == -1)
@@ -272,7 +372,18 @@ finish(struct journal *j, uint64_t final, uint64_t end)
 		}
 		if ((uint64_t)st.st_size == end)
 			break;
-		struct move tail = { end, final, (uint64_t)st.st_size - end };
+		/*
+		 * The line ends a delivery agent wrote before its message,
+		 * because the old end was not an empty line, are not wanted
+		 * where the kept mail already ends in one: they would join
+		 * the message before, or start the file with an empty line.
+		 */
+		skip = 0;
+		if (after_empty_line(m, (off_t)final) &&
+		    (skip = separator_len(m, (off_t)end, st.st_size)) < 0)
+			skip = 0;
+		struct move tail = { end + (uint64_t)skip, final,
+		    (uint64_t)st.st_size - end - (uint64_t)skip };
 
 		log_msg(LOG_NOTICE, "%s: moving %llu bytes delivered after "
 		    "an interrupted update", m->path,
@@ -280,9 +391,9 @@ finish(struct journal *j, uint64_t final, uint64_t end)
 		if (run_move(j, S_TAIL, 0, &tail, 0) == -1)
 			return -1;
 		final += tail.len;
-		end += tail.len;
+		end = (uint64_t)st.st_size;
 	}
-	if (pwrite_all(m->fd, "", 1, (off_t)final) == -1)
+	if (write_box(j, "", 1, (off_t)final) == -1)
 		return set_reason(m, "write");
 	memset(&s, 0, sizeof(s));
 	s.kind = S_MARKED;
@@ -292,8 +403,10 @@ finish(struct journal *j, uint64_t final, uint64_t end)
 		return set_reason(m, "journal");
 	if (ftruncate(m->fd, (off_t)final) == -1)
 		return set_reason(m, "truncate");
-	if (fdatasync(m->fd) == -1)
+	if (fdatasync(m->fd) == -1) {
+		j->sync_failed = 1;
 		return set_reason(m, "fsync");
+	}
 	return clear_journal(j);
 }
 
@@ -312,12 +425,11 @@ finish_marked(struct journal *j, uint64_t final, uint64_t end)
 			return set_reason(m, "read");
 		if (c == '\0')
 			return finish(j, final, end);
-	} else if ((uint64_t)st.st_size < final) {
-		errno = ESTALE;
-		return set_reason(m, "mailbox shrank during update");
 	}
-	if (fdatasync(m->fd) == -1)
+	if (fdatasync(m->fd) == -1) {
+		j->sync_failed = 1;
 		return set_reason(m, "fsync");
+	}
 	return clear_journal(j);
 }
 
@@ -351,6 +463,30 @@ read_slot(struct journal *j, int which, struct slot *s)
 	return 1;
 }
 
+/*
+ * A journal that cannot belong to the mailbox as it is now (another
+ * program rewrote it since the crash): applying it would do harm, and
+ * keeping it would lock the user out, so it goes, loudly.
+ */
+static int
+discard(struct journal *j, const char *why)
+{
+	log_msg(LOG_ERR, "%s: %s; the interrupted update is abandoned and "
+	    "the mailbox left as it is", j->m->path, why);
+	j->abandoned = 1;
+	return clear_journal(j);
+}
+
+/* No block was written yet: the plan's moves must start at messages. */
+static int
+plan_fits(struct journal *j)
+{
+	for (uint64_t i = 0; i < j->plan.nmoves; i++)
+		if (!message_starts(j->m, (off_t)j->moves[i].src))
+			return 0;
+	return 1;
+}
+
 /* Write the newest recorded block again and carry on from there. */
 static int
 resume(struct journal *j)
@@ -358,13 +494,25 @@ resume(struct journal *j)
 	struct mbox *m = j->m;
 	struct slot s[2], *last = NULL;
 	struct move mv;
+	struct stat st;
+	uint64_t need;
 
 	for (int i = 0; i < 2; i++)
 		if (read_slot(j, i, &s[i]) && (last == NULL ||
 		    s[i].seq > last->seq))
 			last = &s[i];
-	if (last == NULL)
+	if (fstat(m->fd, &st) == -1)
+		return set_reason(m, "fstat");
+	need = last == NULL || last->kind == S_MOVE ? j->plan.end :
+	    last->kind == S_MARKED ? last->final : last->src + last->len;
+	if ((uint64_t)st.st_size < need)
+		return discard(j, "mailbox is shorter than the journal says");
+	if (last == NULL) {
+		if (!plan_fits(j))
+			return discard(j, "mailbox changed since the journal "
+			    "was written");
 		return run_plan(j, 0, 0);
+	}
 	j->seq = last->seq;
 	if (last->kind == S_MARKED)
 		return finish_marked(j, last->final, last->end);
@@ -377,7 +525,7 @@ resume(struct journal *j)
 	} else if (pread_all(m->fd, m->buf, last->blen,
 	    (off_t)(last->src + last->off)) == -1)
 		return set_reason(m, "read");
-	if (pwrite_all(m->fd, m->buf, last->blen,
+	if (write_box(j, m->buf, last->blen,
 	    (off_t)(last->dst + last->off)) == -1)
 		return set_reason(m, "write");
 	if (last->kind == S_MOVE) {
@@ -397,19 +545,14 @@ resume(struct journal *j)
 
 /* Read and check the plan; 1: a plan to finish, 0: none, -1: error. */
 static int
-load_plan(struct journal *j)
+load_plan(struct journal *j, off_t size)
 {
 	struct mbox *m = j->m;
 	unsigned char sum[16];
-	struct stat st;
 
-	if (fstat(j->fd, &st) == -1)
-		return set_reason(m, "journal");
-	if (st.st_size == 0)
-		return 0;
 	if (pread_all(j->fd, &j->plan, sizeof(j->plan), 0) == -1 ||
 	    memcmp(j->plan.magic, PLAN_MAGIC, 8) != 0 ||
-	    j->plan.nmoves > (uint64_t)st.st_size / sizeof(struct move))
+	    j->plan.nmoves > (uint64_t)size / sizeof(struct move))
 		goto torn;
 	if ((j->moves = calloc(j->plan.nmoves + 1, sizeof(*j->moves))) == NULL)
 		return set_reason(m, "malloc");
@@ -441,11 +584,15 @@ int
 update_recover(struct mbox *m)
 {
 	struct journal j;
-	struct stat st;
+	struct stat st, jst;
 	int r;
 
 	if (m->session_fd == -1)
 		return MBOX_OK;
+	if (fstat(m->session_fd, &jst) == -1)
+		return set_reason(m, "journal"), MBOX_TEMP;
+	if (jst.st_size == 0)
+		return MBOX_OK;		/* the usual case: nothing to finish */
 	memset(&j, 0, sizeof(j));
 	j.m = m;
 	j.fd = m->session_fd;
@@ -453,12 +600,12 @@ update_recover(struct mbox *m)
 		return set_reason(m, "fstat"), MBOX_TEMP;
 	m->dev = st.st_dev;
 	m->ino = st.st_ino;
-	r = load_plan(&j);
+	r = load_plan(&j, jst.st_size);
 	if (r == 1) {
 		log_msg(LOG_NOTICE, "%s: finishing an interrupted update",
 		    m->path);
 		r = resume(&j);
-		if (r == 0)
+		if (r == 0 && !j.abandoned)
 			log_msg(LOG_NOTICE, "%s: interrupted update finished",
 			    m->path);
 	} else if (r == 0 && clear_journal(&j) == -1)
@@ -477,40 +624,29 @@ update_release(struct mbox *m)
 {
 	struct stat st;
 
-	if (m->session_fd == -1)
-		return;
-	if (fstat(m->session_fd, &st) == 0 && st.st_size == 0)
-		unlink(m->session_path);
-	close(m->session_fd);
-	m->session_fd = -1;
+	if (m->session_fd != -1) {
+		if (fstat(m->session_fd, &st) == 0 && st.st_size == 0)
+			unlink(m->session_path);
+		close(m->session_fd);
+		m->session_fd = -1;
+	}
 	free(m->session_path);
 	m->session_path = NULL;
-}
-
-static int
-is_from_line(struct mbox *m, off_t at)
-{
-	char b[8];
-
-	if (at == 0)
-		return pread_all(m->fd, b, 5, 0) == 0 &&
-		    memcmp(b, "From ", 5) == 0;
-	if (at < 2 || pread_all(m->fd, b, 7, at - 2) == -1)
-		return 0;
-	return b[1] == '\n' && (b[0] == '\n' || (b[0] == '\r' && at >= 3)) &&
-	    memcmp(b + 2, "From ", 5) == 0;
 }
 
 /*
  * Is the mailbox still what we scanned, give or take mail appended since?
  * The boundaries around every deleted message and the old end must still
  * be where the index says; kept data between them moves as it now is.
+ * *tail gets where appended mail starts (its first "From " line).
  */
 static int
-unchanged(struct mbox *m, const struct stat *st)
+unchanged(struct mbox *m, const struct stat *st, off_t *tail)
 {
 	size_t i;
+	int k;
 
+	*tail = m->scanned;
 	if (st->st_size < m->scanned)
 		return 0;
 	if (st->st_size == m->scanned &&
@@ -522,41 +658,48 @@ unchanged(struct mbox *m, const struct stat *st)
 	for (i = 0; i < m->count; i++) {
 		if (!(m->msgs[i].flags & MSG_DELETED))
 			continue;
-		if (!is_from_line(m, m->msgs[i].from))
+		if (!message_starts(m, m->msgs[i].from))
 			return 0;
-		if (i + 1 < m->count && !is_from_line(m, m->msgs[i + 1].from))
+		if (i + 1 < m->count && !message_starts(m, m->msgs[i + 1].from))
 			return 0;
 	}
 	if (st->st_size > m->scanned) {
-		char b[2];
-
-		/* appended mail starts with a separator of its own */
-		if (!is_from_line(m, m->scanned) &&
-		    !(pread_all(m->fd, b, 1, m->scanned) == 0 &&
-		    b[0] == '\n' && is_from_line(m, m->scanned + 1)))
+		/* appended mail starts with a message of its own */
+		if ((k = separator_len(m, m->scanned, st->st_size)) < 0)
 			return 0;
+		*tail = m->scanned + k;
 	}
 	return 1;
 }
 
-/* Kept regions after the first deleted one, as moves; returns final size. */
+/*
+ * Kept regions after the first deleted one, as moves; returns the final
+ * size.  Mail appended since the scan is kept region number count; if
+ * the last message goes, it starts at its From_ line (tail), dropping
+ * the line ends its delivery agent wrote to end that message.
+ */
 static uint64_t
-make_moves(struct mbox *m, uint64_t size, struct move *mv, uint64_t *n)
+make_moves(struct mbox *m, uint64_t size, off_t tail, struct move *mv,
+    uint64_t *n)
 {
 	uint64_t dst = 0, start, end;
 	int moving = 0;
 
 	*n = 0;
 	for (size_t i = 0; i <= m->count; i++) {
-		start = i < m->count ? (uint64_t)m->msgs[i].from :
-		    (uint64_t)m->scanned;
+		if (i < m->count)
+			start = (uint64_t)m->msgs[i].from;
+		else
+			start = (uint64_t)(moving && m->count > 0 &&
+			    m->msgs[m->count - 1].flags & MSG_DELETED ?
+			    tail : m->scanned);
 		end = i + 1 < m->count ? (uint64_t)m->msgs[i + 1].from :
 		    i < m->count ? (uint64_t)m->scanned : size;
 		if (i < m->count && m->msgs[i].flags & MSG_DELETED) {
 			moving = 1;
 			continue;
 		}
-		if (end == start)
+		if (end <= start)
 			continue;
 		if (!moving)
 			dst = end;
@@ -597,7 +740,7 @@ write_plan(struct journal *j)
 }
 
 static int
-apply(struct mbox *m, const struct stat *st)
+apply(struct mbox *m, const struct stat *st, off_t tail)
 {
 	struct journal j;
 	uint64_t size = (uint64_t)st->st_size, n, first = 0;
@@ -614,7 +757,7 @@ apply(struct mbox *m, const struct stat *st)
 	j.fd = m->session_fd;
 	if ((j.moves = calloc(m->count + 2, sizeof(*j.moves))) == NULL)
 		return set_reason(m, "malloc");
-	j.plan.final = make_moves(m, size, j.moves, &n);
+	j.plan.final = make_moves(m, size, tail, j.moves, &n);
 	j.plan.nmoves = n;
 	if (n == 0) {
 		/* only trailing messages go: one truncate, nothing to redo */
@@ -642,13 +785,34 @@ apply(struct mbox *m, const struct stat *st)
 		return -1;
 	}
 	r = run_plan(&j, 0, 0);
-	if (r == -1) {
-		/* The journal can finish it: try once more now. */
+	if (r == -1 && !j.sync_failed) {
+		/*
+		 * A failed write: the journal can finish the update, so try
+		 * once more now rather than leave the mailbox half moved
+		 * until the next session.  A failed fsync is not retried: a
+		 * second one may succeed having lost the data (the error is
+		 * reported once), and +OK would then be a lie.
+		 */
 		log_msg(LOG_ERR, "%s: %s; retrying from the journal", m->path,
 		    m->reason);
 		j.seq = 0;
-		r = resume(&j);
+		if ((r = resume(&j)) == 0 && j.abandoned) {
+			snprintf(m->reason, sizeof(m->reason), "update: "
+			    "mailbox changed under the lock; stopped");
+			r = -1;
+		} else if (r == 0)
+			log_msg(LOG_NOTICE, "%s: update finished from the "
+			    "journal", m->path);
 	}
+	if (r == -1 && !j.touched && ftruncate(j.fd, 0) == 0) {
+		/* nothing was written to the mailbox: drop the plan too */
+		log_msg(LOG_ERR, "%s: %s; nothing deleted", m->path,
+		    m->reason);
+		strncat(m->reason, "; nothing deleted", sizeof(m->reason) -
+		    strlen(m->reason) - 1);
+	} else if (r == -1)
+		log_msg(LOG_ERR, "%s: %s; the next session finishes the update",
+		    m->path, m->reason);
 	free(j.moves);
 	return r;
 }
@@ -657,6 +821,7 @@ int
 mbox_update(struct mbox *m)
 {
 	struct stat st, path_st;
+	off_t tail;
 	size_t i;
 	int r;
 
@@ -676,12 +841,12 @@ mbox_update(struct mbox *m)
 		snprintf(m->reason, sizeof(m->reason),
 		    "mailbox was replaced during the session; nothing deleted");
 		r = MBOX_TEMP;
-	} else if (!unchanged(m, &st)) {
+	} else if (!unchanged(m, &st, &tail)) {
 		snprintf(m->reason, sizeof(m->reason),
 		    "mailbox was changed during the session; nothing deleted");
 		r = MBOX_TEMP;
 	} else
-		r = apply(m, &st) == 0 ? MBOX_OK : MBOX_TEMP;
+		r = apply(m, &st, tail) == 0 ? MBOX_OK : MBOX_TEMP;
 	mbox_unlock(m);
 	return r;
 }

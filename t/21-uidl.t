@@ -4,17 +4,14 @@ deleted, unique, 1-70 printable characters, and the mailbox is not written
 to keep them."""
 import os, shutil, subprocess, sys, tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pop3lib import Tap  # noqa: E402
+
 top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pop3d = os.environ.get('POP3D', os.path.join(top, 'pop3d'))
 passwd = os.path.join(top, 't', 'sessions', 'passwd')
-n = 0
-failed = False
-
-def ok(cond, name):
-    global n, failed
-    n += 1
-    print(('ok' if cond else 'not ok'), n, '-', name)
-    failed |= not cond
+tap = Tap()
+ok = tap.ok
 
 def session(mbox, cmds):
     data = ('USER jack\r\nPASS password\r\n' + ''.join(c + '\r\n' for c in cmds)).encode()
@@ -67,5 +64,4 @@ try:
     ok(len({u[4], u[5], u[6]}) == 3, 'identical messages get distinct UIDs')
 finally:
     shutil.rmtree(tmp)
-print(f'1..{n}')
-sys.exit(1 if failed else 0)
+tap.done()

@@ -5,18 +5,14 @@ mailboxes (LF and CR LF, dots, quoted and unquoted From, 8-bit bytes,
 lines longer than pop3d's buffers, a last line without newline)."""
 import os, random, shutil, subprocess, sys, tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pop3lib import Tap  # noqa: E402
+
 top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pop3d = os.environ.get('POP3D', os.path.join(top, 'pop3d'))
 passwd = os.path.join(top, 't', 'sessions', 'passwd')
-n = 0
-failed = False
-
-def ok(cond, name):
-    global n, failed
-    n += 1
-    print(('ok' if cond else 'not ok'), n, '-', name)
-    failed |= not cond
-    return cond
+tap = Tap()
+ok = tap.ok
 
 def random_line(r):
     kind = r.random()
@@ -116,5 +112,4 @@ try:
         ok(open(mbox, 'rb').read() == data, f'{what}: mailbox untouched')
 finally:
     shutil.rmtree(tmp)
-print(f'1..{n}')
-sys.exit(1 if failed else 0)
+tap.done()

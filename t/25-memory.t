@@ -4,17 +4,14 @@ message (peak RSS stays far below its size), and 20,000 messages cost
 tens of bytes each.  Peak RSS comes from wait4(2) of the server."""
 import os, shutil, subprocess, sys, tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pop3lib import Tap  # noqa: E402
+
 top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pop3d = os.environ.get('POP3D', os.path.join(top, 'pop3d'))
 passwd = os.path.join(top, 't', 'sessions', 'passwd')
-n = 0
-failed = False
-
-def ok(cond, name):
-    global n, failed
-    n += 1
-    print(('ok' if cond else 'not ok'), n, '-', name)
-    failed |= not cond
+tap = Tap()
+ok = tap.ok
 
 def peak_kb(mbox, cmds):
     """Run one session; return (peak RSS in KB, bytes of output)."""
@@ -66,5 +63,4 @@ try:
         ok(per < 100, 'the index costs under 100 bytes per message')
 finally:
     shutil.rmtree(tmp)
-print(f'1..{n}')
-sys.exit(1 if failed else 0)
+tap.done()

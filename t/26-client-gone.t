@@ -4,18 +4,15 @@ written (EPIPE), pipelined DELE and QUIT must not update the mailbox, and
 pop3d ends cleanly (SIGPIPE is ignored, not fatal)."""
 import os, shutil, subprocess, sys, tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pop3lib import Tap  # noqa: E402
+
 top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pop3d = os.environ.get('POP3D', os.path.join(top, 'pop3d'))
 passwd = os.path.join(top, 't', 'sessions', 'passwd')
 fixture = os.path.join(top, 't', 'sessions', 'mbox', 'default')
-n = 0
-failed = False
-
-def ok(cond, name):
-    global n, failed
-    n += 1
-    print(('ok' if cond else 'not ok'), n, '-', name)
-    failed |= not cond
+tap = Tap()
+ok = tap.ok
 
 tmp = tempfile.mkdtemp()
 try:
@@ -41,5 +38,4 @@ try:
            f'{name}: the log says nothing was deleted')
 finally:
     shutil.rmtree(tmp)
-print(f'1..{n}')
-sys.exit(1 if failed else 0)
+tap.done()
