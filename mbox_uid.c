@@ -5,7 +5,8 @@
  * It is the value of the X-UIDL header when that is 1 to 70 printable
  * characters (UIDs survive a move from a server that wrote them), else 96
  * bits of the MD5 of the From_ line and the headers that mail readers do
- * not rewrite.  Only the headers are read, and only when a client first
+ * not rewrite, as 24 hex digits; an X-UIDL of 24 lower-case hex digits is
+ * not honoured, so that no X-UIDL can spell another message's UID.  Only the headers are read, and only when a client first
  * asks for UIDL: sessions that never do pay nothing for it.
  */
 #include <errno.h>
@@ -55,7 +56,26 @@ is_volatile(const char *p, size_t avail)
 	return 0;
 }
 
-/* An X-UIDL value is kept when it is 1 to 70 printable characters. */
+/*
+ * Would this value read like a UID we compute (2 * UID_BYTES lower-case hex
+ * digits)?  Such an X-UIDL could spell another message's UID, and the
+ * check for equal UIDs below compares digests, not what UIDL shows.
+ */
+static int
+looks_computed(const char *v, size_t len)
+{
+	if (len != 2 * UID_BYTES)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (strchr("0123456789abcdef", v[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/*
+ * An X-UIDL value is kept when it is 1 to 70 printable characters and
+ * does not look like a UID of ours.
+ */
 static void
 note_xuidl(struct msg *msg, off_t at, const char *p, size_t avail)
 {
@@ -70,7 +90,7 @@ note_xuidl(struct msg *msg, off_t at, const char *p, size_t avail)
 	e = nl;
 	while (e > v && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
 		e--;
-	if (e == v || e - v > UID_MAX)
+	if (e == v || e - v > UID_MAX || looks_computed(v, (size_t)(e - v)))
 		return;
 	for (const char *c = v; c < e; c++)
 		if (*c < 0x21 || *c > 0x7e)

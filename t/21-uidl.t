@@ -62,6 +62,20 @@ try:
     ok(u[2] != u[1], 'a repeated X-UIDL gets a UID of its own')
     ok(u[3] != 'x' * 71 and len(u[3]) == 24, 'an X-UIDL of 71 characters is ignored')
     ok(len({u[4], u[5], u[6]}) == 3, 'identical messages get distinct UIDs')
+    # An X-UIDL that spells another message's computed UID (found by
+    # fuzz/scan) must not give two messages one UID.
+    one = (b'From a@example.org Mon Nov 23 10:00:00 2026\n'
+           b'Subject: first\n\nbody\n')
+    open(mbox, 'wb').write(one)
+    digest = uidl(mbox)[1]
+    open(mbox, 'wb').write(one + b'\nFrom b@example.org Mon Nov 23 10:01:00 '
+                           b'2026\nX-UIDL: ' + digest.encode() +
+                           b'\n\nbody\n')
+    u = uidl(mbox)
+    ok(u[1] == digest and u[2] != u[1],
+       'an X-UIDL that spells another UID gets a UID of its own')
+    u = uidl(mbox)
+    ok(u[2] != u[1] and uidl(mbox) == u, '... the same in the next session')
 finally:
     shutil.rmtree(tmp)
 tap.done()
