@@ -195,7 +195,8 @@ left_by_dead_session(struct mbox *m)
 	b[n] = '\0';
 	pid = strtol(b, &p, 10);
 	if (p == b || pid <= 0 || strncmp(p, " pop3d ", 7) != 0 ||
-	    strncmp(p + 7, host_name(), hl) != 0 || strcmp(p + 7 + hl, "\n"))
+	    strncmp(p + 7, host_name(), hl) != 0 ||
+	    strcmp(p + 7 + hl, "\n") != 0)
 		return 0;
 	return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
 }
