@@ -76,6 +76,13 @@ check: pop3d pop3d-fastfail
 demo: pop3d
 	@bash examples/demo.sh
 
+# The benchmark against popa3d, Dovecot and GNU mailutils (root; see
+# bench/README.md); bench-smoke runs each workload once, unmeasured.
+bench: all
+	$(MAKE) -C bench run
+bench-smoke: all
+	$(MAKE) -C bench smoke
+
 # The shipped files name /usr/local/...: installed, they name $(PREFIX)/...
 SYSTEMDDIR = $(PREFIX)/lib/systemd/system
 EXAMPLEDIR = $(PREFIX)/share/pop3d
@@ -113,4 +120,5 @@ uninstall:
 clean:
 	rm -f pop3d pop3d-fastfail pop3d-static $(OBJS)
 
-.PHONY: all static check demo serve install uninstall clean
+.PHONY: all static check demo serve bench bench-smoke install uninstall \
+	clean
