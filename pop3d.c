@@ -55,31 +55,6 @@ struct cmd {
 
 #define REST	(-1)	/* one argument: the rest of the line, spaces too */
 
-static int log_stderr;
-
-void
-log_open(int to_stderr)
-{
-	log_stderr = to_stderr;
-	if (!to_stderr)
-		openlog("pop3d", LOG_PID | LOG_NDELAY, LOG_MAIL);
-}
-
-void
-log_msg(int prio, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (log_stderr) {
-		fprintf(stderr, "pop3d[%ld]: ", (long)getpid());
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	} else
-		vsyslog(prio, fmt, ap);
-	va_end(ap);
-}
-
 static enum verdict
 reply_ok(struct session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
