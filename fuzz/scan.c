@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,23 @@ die(const char *what, size_t i)
 	abort();
 }
 
+static int
+remove_entry(const char *p, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)type;
+	(void)f;
+	(void)remove(p);
+	return 0;
+}
+
+/* The scratch directory goes when the fuzzer exits (not after a crash). */
+static void
+remove_dir(void)
+{
+	(void)nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -67,6 +85,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		perror("mkdtemp");
 		exit(1);
 	}
+	atexit(remove_dir);
 	snprintf(path, sizeof(path), "%s/mbox", dir);
 	if ((out_fd = memfd_create("fuzz-scan-out", MFD_CLOEXEC)) == -1) {
 		perror("memfd_create");

@@ -29,6 +29,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sanitizer/common_interface_defs.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -133,6 +134,23 @@ write_mailbox(void)
 		fatal(mbox);
 }
 
+static int
+remove_entry(const char *p, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)type;
+	(void)f;
+	(void)remove(p);
+	return 0;
+}
+
+/* The scratch directory goes when the fuzzer exits (not after a crash). */
+static void
+remove_dir(void)
+{
+	(void)nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -147,6 +165,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    tmp ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL)
 		fatal("mkdtemp");
+	atexit(remove_dir);
 	snprintf(mbox, sizeof(mbox), "%s/jack", dir);
 	snprintf(template, sizeof(template), "%s/%%u", dir);
 	snprintf(passwd, sizeof(passwd), "%s/passwd", dir);
