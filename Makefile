@@ -21,10 +21,10 @@ PREFIX   ?= /usr/local
 SBINDIR   = $(PREFIX)/sbin
 MANDIR    = $(PREFIX)/share/man/man8
 
-OBJS = pop3d.o log.o io.o auth.o base64.o mbox.o mbox_scan.o mbox_uid.o \
+OBJS = pop3d.o login.o log.o io.o auth.o base64.o mbox.o mbox_scan.o mbox_uid.o \
        mbox_lock.o update.o md5.o
 SRCS = $(OBJS:.o=.c)
-HDRS = pop3d.h io.h auth.h base64.h mbox.h update.h md5.h
+HDRS = pop3d.h session.h io.h auth.h base64.h mbox.h update.h md5.h
 
 all: pop3d
 
@@ -34,7 +34,8 @@ pop3d: $(OBJS)
 .c.o:
 	$(CC) $(CPPFLAGS) $(CRYPT_DEFS) $(CFLAGS) $(WARN) $(HARDEN) -c $<
 
-pop3d.o: pop3d.c pop3d.h io.h auth.h base64.h mbox.h
+pop3d.o: pop3d.c session.h pop3d.h io.h auth.h mbox.h
+login.o: login.c session.h pop3d.h io.h auth.h base64.h mbox.h
 io.o: io.c io.h pop3d.h
 log.o: log.c pop3d.h
 auth.o: auth.c auth.h pop3d.h md5.h
@@ -180,8 +181,9 @@ FUZZ_FLAGS   = -g -O1 -fno-omit-frame-pointer \
 FUZZ_SMALL   = -DIN_BUF_SIZE=7 -DOUT_BUF_SIZE=64 -DMBOX_BUF_SIZE=256
 FUZZ_TARGETS = session scan passwd base64
 FUZZ_LIBSRCS = $(filter-out pop3d.c,$(SRCS))
-# scan and passwd log nowhere: they bring a log_msg() of their own
-FUZZ_NOLOG   = $(filter-out log.c,$(FUZZ_LIBSRCS))
+# scan and passwd log nowhere (they bring a log_msg() of their own) and
+# have no session
+FUZZ_NOLOG   = $(filter-out log.c login.c,$(FUZZ_LIBSRCS))
 
 fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
 

@@ -1,0 +1,262 @@
+/*
+ * The AUTHORIZATION state: USER, PASS, APOP and AUTH (RFC 1939, 5034,
+ * 4616, 2195), the same answer and the same delay for every kind of
+ * failure, and the step into TRANSACTION once the mailbox is open.  The
+ * secrets themselves are checked in auth.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "base64.h"
+#include "session.h"
+
+static void
+attempt_begins(struct session *s)
+{
+	clock_gettime(CLOCK_MONOTONIC, &s->tried);
+}
+
+/*
+ * Answer a failure FAIL_DELAY_MS after the attempt began: the time a
+ * crypt(3) took, or did not take, is hidden in the wait.
+ */
+static void
+pause_after_failure(struct session *s)
+{
+	struct timespec until = s->tried;
+
+	until.tv_sec += FAIL_DELAY_MS / 1000;
+	until.tv_nsec += (FAIL_DELAY_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until,
+	    NULL) == EINTR)
+		;
+}
+
+/* Credentials are checked; open the mailbox and enter TRANSACTION. */
+static enum verdict
+enter_transaction(struct session *s)
+{
+	char why[256];
+	size_t n;
+	uint64_t octets;
+	int r;
+
+	/* A system account: the mailbox is opened as its user, never root. */
+	if (auth_become(&s->acct, why, sizeof(why)) == -1) {
+		log_msg(LOG_ERR, "user=%s: cannot become the user: %s",
+		    s->acct.name, why);
+		auth_free(&s->acct);
+		reply_err(s, "[SYS/PERM] cannot switch to the user");
+		return V_END;
+	}
+	r = mbox_open(&s->mbox, s->acct.mailbox);
+	if (r != MBOX_OK) {
+		int became = s->acct.system;
+
+		log_msg(LOG_ERR, "user=%s mailbox=%s: %s", s->acct.name,
+		    s->acct.mailbox, s->mbox.reason);
+		mbox_close(&s->mbox);
+		auth_free(&s->acct);
+		if (r == MBOX_INUSE)
+			reply_err(s, "[IN-USE] mailbox is in use by another "
+			    "session");
+		else
+			reply_err(s, "%s cannot open the mailbox: %s",
+			    code_for(r), s->mbox.reason);
+		/* Root is gone for good: no other user can log in now. */
+		return became ? V_END : V_BAD;
+	}
+	s->state = ST_TRANS;
+	totals(s, &n, &octets);
+	log_msg(LOG_INFO, "login user=%s from=%s msgs=%zu bytes=%llu",
+	    s->acct.name, s->peer, n, (unsigned long long)octets);
+	return reply_ok(s, "%zu messages (%llu octets)", n,
+	    (unsigned long long)octets);
+}
+
+/*
+ * One answer for every refusal: no such user, a wrong secret, a locked,
+ * expired or uid 0 account, a user APOP or CRAM-MD5 cannot serve.
+ */
+static enum verdict
+login_failed(struct session *s, int r, const char *how)
+{
+	log_msg(LOG_NOTICE, "auth failed user=%s from=%s method=%s",
+	    s->acct.name[0] ? s->acct.name : "?", s->peer, how);
+	s->user[0] = '\0';
+	auth_free(&s->acct);
+	pause_after_failure(s);
+	if (r == AUTH_ERROR)
+		return reply_err(s, "[SYS/TEMP] cannot check credentials now");
+	if (++s->failures >= AUTH_FAILURES_MAX) {
+		reply_err(s, "[AUTH] invalid user name or password; "
+		    "too many failures");
+		return V_END;
+	}
+	if (r == AUTH_AUTHZID)
+		return reply_err(s, "[AUTH] the authorization identity must "
+		    "be empty or the user name");
+	return reply_err(s, "[AUTH] invalid user name or password");
+}
+
+enum verdict
+cmd_user(struct session *s, int ac, char **av)
+{
+	(void)ac;
+	/* The same answer for every name: existence is not revealed. */
+	snprintf(s->user, sizeof(s->user), "%s", av[0]);
+	if (strlen(av[0]) > USER_NAME_MAX)
+		s->user[0] = '\1';	/* never valid, never a user */
+	return reply_ok(s, "send PASS");
+}
+
+enum verdict
+cmd_pass(struct session *s, int ac, char **av)
+{
+	int r;
+
+	(void)ac;
+	if (s->user[0] == '\0')
+		return reply_err(s, "USER first");
+	attempt_begins(s);
+	r = auth_pass(s->cfg, s->user, av[0], &s->acct);
+	explicit_bzero(av[0], strlen(av[0]));
+	if (r != AUTH_OK)
+		return login_failed(s, r, "pass");
+	return enter_transaction(s);
+}
+
+/* RFC 1939 APOP name digest: only when the greeting offered a timestamp. */
+enum verdict
+cmd_apop(struct session *s, int ac, char **av)
+{
+	int r;
+
+	(void)ac;
+	if (s->stamp[0] == '\0')
+		return reply_err(s, "APOP is not offered here; use USER and "
+		    "PASS or AUTH");
+	attempt_begins(s);
+	r = auth_apop(s->cfg, av[0], s->stamp, av[1], &s->acct);
+	if (r != AUTH_OK)
+		return login_failed(s, r, "apop");
+	return enter_transaction(s);
+}
+
+/* The mechanisms that work for every user this server may see. */
+const char *
+sasl_mechanisms(const struct session *s)
+{
+	return s->cfg->all_plain ? "PLAIN CRAM-MD5" : "PLAIN";
+}
+
+/*
+ * One client response in a SASL exchange (RFC 5034 section 4): send the
+ * challenge, read a line of up to SASL_LINE_MAX, decode it into dec
+ * (NUL-terminated, size bytes).  V_OK with *len set; otherwise the answer
+ * is given: cancelled with "*", not base64, too long, or input ended.
+ */
+static enum verdict
+sasl_response(struct session *s, const char *challenge, const char *initial,
+    char *dec, size_t size, size_t *len)
+{
+	char line[SASL_LINE_MAX];
+	const char *resp = initial;
+	enum verdict v = V_OK;
+	int r;
+
+	if (resp == NULL) {
+		out_printf(&s->out, "+ %s\r\n", challenge);
+		if (out_flush(&s->out) == -1)
+			return V_END;
+		r = in_line(&s->in, line, sizeof(line));
+		if (r == LINE_EOF) {
+			if (s->in.timed_out)
+				reply_err(s, "idle for too long, closing");
+			return V_END;
+		}
+		if (r == LINE_BAD) {
+			explicit_bzero(line, sizeof(line));
+			return reply_err(s, "SASL response too long or not "
+			    "text");
+		}
+		resp = line;
+	}
+	if (strcmp(resp, "*") == 0)
+		v = reply_err(s, "authentication cancelled");
+	else if (strcmp(resp, "=") == 0) {	/* an empty initial response */
+		*len = 0;
+		dec[0] = '\0';
+	} else if (base64_decode(resp, strlen(resp), (unsigned char *)dec,
+	    size - 1, len) == -1)
+		v = reply_err(s, "invalid base64 in the SASL response");
+	else
+		dec[*len] = '\0';
+	explicit_bzero(line, sizeof(line));
+	return v;
+}
+
+/*
+ * RFC 5034 AUTH.  Bare AUTH lists the mechanisms (as RFC 1734 clients
+ * expect); PLAIN (RFC 4616) takes an initial response or asks for one;
+ * CRAM-MD5 (RFC 2195) sends a fresh challenge.
+ */
+enum verdict
+cmd_auth(struct session *s, int ac, char **av)
+{
+	char dec[SASL_LINE_MAX], challenge[AUTH_STAMP_MAX];
+	char b64[AUTH_STAMP_MAX * 2];
+	enum verdict v;
+	size_t len = 0;
+	int r;
+
+	if (ac == 0) {
+		reply_ok(s, "mechanisms follow");
+		out_printf(&s->out, "PLAIN\r\n%s.\r\n",
+		    s->cfg->all_plain ? "CRAM-MD5\r\n" : "");
+		return V_OK;
+	}
+	if (strcasecmp(av[0], "PLAIN") == 0) {
+		v = sasl_response(s, "", ac == 2 ? av[1] : NULL, dec,
+		    sizeof(dec), &len);
+		if (v != V_OK)
+			return v;
+		attempt_begins(s);
+		r = auth_plain(s->cfg, dec, len, &s->acct);
+		explicit_bzero(dec, sizeof(dec));
+		if (r == AUTH_MALFORMED)
+			return reply_err(s, "malformed PLAIN response");
+		if (r != AUTH_OK)
+			return login_failed(s, r, "plain");
+		return enter_transaction(s);
+	}
+	if (strcasecmp(av[0], "CRAM-MD5") == 0 && s->cfg->all_plain) {
+		/* RFC 5034: a server-first mechanism takes no initial response */
+		if (ac == 2)
+			return reply_err(s, "CRAM-MD5 takes no initial "
+			    "response");
+		auth_stamp(challenge, sizeof(challenge));
+		base64_encode((const unsigned char *)challenge,
+		    strlen(challenge), b64, sizeof(b64));
+		v = sasl_response(s, b64, NULL, dec, sizeof(dec), &len);
+		if (v != V_OK)
+			return v;
+		attempt_begins(s);
+		r = auth_cram(s->cfg, challenge, dec, len, &s->acct);
+		explicit_bzero(dec, sizeof(dec));
+		if (r == AUTH_MALFORMED)
+			return reply_err(s, "malformed CRAM-MD5 response");
+		if (r != AUTH_OK)
+			return login_failed(s, r, "cram-md5");
+		return enter_transaction(s);
+	}
+	return reply_err(s, "unsupported mechanism; AUTH lists them");
+}
