@@ -56,6 +56,7 @@ int	auth_plain(const struct auth_config *, char *, size_t,
 int	auth_cram(const struct auth_config *, const char *, char *, size_t,
 	    struct account *);
 int	auth_become(const struct account *, char *, size_t);
+int	auth_become_user(const char *, uid_t, gid_t, gid_t, char *, size_t);
 void	auth_free(struct account *);
 void	auth_end(struct auth_config *);
 int	auth_hash_password(void);
