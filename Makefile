@@ -22,9 +22,10 @@ SBINDIR   = $(PREFIX)/sbin
 MANDIR    = $(PREFIX)/share/man/man8
 
 OBJS = pop3d.o login.o log.o io.o auth.o priv.o base64.o mbox.o mbox_scan.o mbox_uid.o \
-       mbox_lock.o update.o md5.o
+       mbox_lock.o update.o journal.o md5.o
 SRCS = $(OBJS:.o=.c)
-HDRS = pop3d.h session.h io.h auth.h base64.h mbox.h update.h md5.h
+HDRS = pop3d.h session.h io.h auth.h base64.h mbox.h update.h journal.h \
+       md5.h
 
 all: pop3d
 
@@ -45,7 +46,8 @@ mbox.o: mbox.c mbox.h io.h pop3d.h md5.h update.h
 mbox_scan.o: mbox_scan.c mbox.h
 mbox_uid.o: mbox_uid.c mbox.h md5.h
 mbox_lock.o: mbox_lock.c mbox.h pop3d.h
-update.o: update.c update.h mbox.h pop3d.h md5.h
+update.o: update.c update.h journal.h mbox.h pop3d.h md5.h
+journal.o: journal.c journal.h update.h mbox.h pop3d.h md5.h
 md5.o: md5.c md5.h
 
 # The same program with a 50 ms failure delay instead of one second, so
