@@ -21,8 +21,8 @@ PREFIX   ?= /usr/local
 SBINDIR   = $(PREFIX)/sbin
 MANDIR    = $(PREFIX)/share/man/man8
 
-OBJS = pop3d.o login.o log.o io.o auth.o priv.o base64.o mbox.o mbox_scan.o mbox_uid.o \
-       mbox_lock.o update.o journal.o md5.o
+OBJS = pop3d.o login.o log.o io.o auth.o priv.o hashpw.o base64.o mbox.o \
+       mbox_scan.o mbox_uid.o mbox_lock.o update.o journal.o md5.o
 SRCS = $(OBJS:.o=.c)
 HDRS = pop3d.h session.h io.h auth.h base64.h mbox.h update.h journal.h \
        md5.h
@@ -41,6 +41,7 @@ io.o: io.c io.h pop3d.h
 log.o: log.c pop3d.h
 auth.o: auth.c auth.h pop3d.h md5.h
 priv.o: priv.c auth.h pop3d.h
+hashpw.o: hashpw.c auth.h pop3d.h
 base64.o: base64.c base64.h
 mbox.o: mbox.c mbox.h io.h pop3d.h md5.h update.h
 mbox_scan.o: mbox_scan.c mbox.h

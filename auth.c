@@ -1,9 +1,9 @@
 /*
  * Every secret passes through here: the password file, system accounts,
  * crypt(3), APOP and the SASL mechanisms, the constant-time comparisons
- * (the switch to the user the session runs as is in priv.c).  A user name
- * is checked before it is used to build a path, so `../x` never reaches
- * the file system.
+ * (the switch to the user the session runs as is in priv.c, pop3d -P in
+ * hashpw.c).  A user name is checked before it is used to build a path,
+ * so `../x` never reaches the file system.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,20 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
-/*
- * libxcrypt (glibc systems) declares crypt(3) and crypt_gensalt(3) in
- * <crypt.h>; musl has crypt(3) alone, in <unistd.h>.  A C library with no
- * crypt(3) at all (Debian's musl) builds with -DNO_CRYPT: {PLAIN} secrets
- * only.
- */
 #if defined(__has_include)
-#if __has_include(<crypt.h>)
-#include <crypt.h>
-#endif
 #if __has_include(<sys/random.h>)
 #include <sys/random.h>
 #define HAVE_GETRANDOM	1
@@ -38,22 +28,6 @@
 
 #include "auth.h"
 #include "md5.h"
-
-
-/* crypt(3) refuses longer passphrases (libxcrypt's limit). */
-#ifndef CRYPT_MAX_PASSPHRASE_SIZE
-#define CRYPT_MAX_PASSPHRASE_SIZE	512
-#endif
-
-#ifdef NO_CRYPT
-#define HAVE_CRYPT	0
-#else
-#define HAVE_CRYPT	1
-#endif
-
-/* salt characters of crypt(3), for the $6$ fallback */
-static const char salt_chars[] =
-    "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 int
 auth_name_ok(const char *name)
@@ -102,8 +76,8 @@ expand(const char *template, const char *user)
 }
 
 /* Fill buf with n unpredictable bytes.  0, or -1 when there is no source. */
-static int
-random_bytes(void *buf, size_t n)
+int
+auth_random_bytes(void *buf, size_t n)
 {
 	unsigned char *p = buf;
 	ssize_t r;
@@ -154,7 +128,7 @@ auth_stamp(char *buf, size_t size)
 	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
 		strcpy(host, "localhost");
 	host[sizeof(host) - 1] = '\0';
-	if (random_bytes(r, sizeof(r)) == -1)
+	if (auth_random_bytes(r, sizeof(r)) == -1)
 		memset(r, 0, sizeof(r));	/* pid and clock still differ */
 	for (size_t i = 0; i < sizeof(r); i++)
 		snprintf(hex + 2 * i, 3, "%02x", r[i]);
@@ -204,8 +178,9 @@ same_digest(const unsigned char digest[MD5_DIGEST_LEN], const char *hex)
 	return diff == 0;
 }
 
-static const char *
-hash_with(const char *pass, const char *setting)
+/* crypt(3); NULL with ENOSYS in a build without it. */
+const char *
+auth_crypt(const char *pass, const char *setting)
 {
 #if HAVE_CRYPT
 	return crypt(pass, setting);
@@ -233,7 +208,7 @@ crypt_matches(const char *hash, const char *pass)
 		const char *h = NULL;
 
 		if (strlen(pass) < CRYPT_MAX_PASSPHRASE_SIZE)
-			h = hash_with(pass, hash);
+			h = auth_crypt(pass, hash);
 		_exit(h != NULL && h[0] != '*' && same_secret(h, hash) ? 0 : 1);
 	}
 	if (pid == -1)
@@ -732,85 +707,4 @@ auth_end(struct auth_config *cfg)
 	cfg->pwfile = NULL;
 	free(cfg->dummy);
 	cfg->dummy = NULL;
-}
-
-/* A fresh setting for the strongest method the C library offers. */
-static int
-gensalt(char *setting, size_t size)
-{
-	unsigned char r[16];
-
-#ifdef CRYPT_GENSALT_IMPLEMENTS_DEFAULT_PREFIX
-	/* A NULL prefix: libxcrypt's preferred method, its entropy. */
-	if (crypt_gensalt_rn(NULL, 0, NULL, 0, setting, (int)size) != NULL)
-		return 0;
-#endif
-	/* SHA-512 crypt: every C library we build with has it. */
-	if (size < 3 + sizeof(r) + 2 || random_bytes(r, sizeof(r)) == -1)
-		return -1;
-	memcpy(setting, "$6$", 3);
-	for (size_t i = 0; i < sizeof(r); i++)
-		setting[3 + i] = salt_chars[r[i] & 0x3f];
-	setting[3 + sizeof(r)] = '$';
-	setting[4 + sizeof(r)] = '\0';
-	return 0;
-}
-
-/*
- * pop3d -P: a password on stdin (prompted, without echo, on a terminal),
- * its crypt(3) hash on stdout, ready for a password file line.
- */
-int
-auth_hash_password(void)
-{
-	char pass[CRYPT_MAX_PASSPHRASE_SIZE + 2], setting[256];
-	struct termios old, quiet;
-	int tty = isatty(0) && tcgetattr(0, &old) == 0;
-	const char *hash;
-	size_t n;
-	char *ok;
-
-	if (!HAVE_CRYPT) {
-		fprintf(stderr, "pop3d: -P: built without crypt(3)\n");
-		return 1;
-	}
-	if (tty) {
-		fprintf(stderr, "Password: ");
-		quiet = old;
-		quiet.c_lflag &= (tcflag_t)~ECHO;
-		tcsetattr(0, TCSAFLUSH, &quiet);
-	}
-	ok = fgets(pass, sizeof(pass), stdin);
-	if (tty) {
-		tcsetattr(0, TCSAFLUSH, &old);
-		fputc('\n', stderr);
-	}
-	if (ok == NULL) {
-		fprintf(stderr, "pop3d: -P: no password on standard input\n");
-		return 1;
-	}
-	n = strlen(pass);
-	if (n > 0 && pass[n - 1] == '\n')
-		pass[--n] = '\0';
-	else if (!feof(stdin)) {
-		fprintf(stderr, "pop3d: -P: password longer than %d bytes\n",
-		    CRYPT_MAX_PASSPHRASE_SIZE - 1);
-		return 1;
-	}
-	if (n > 0 && pass[n - 1] == '\r')
-		pass[--n] = '\0';
-	if (n == 0) {
-		fprintf(stderr, "pop3d: -P: an empty password never logs in\n");
-		return 1;
-	}
-	if (gensalt(setting, sizeof(setting)) == -1 ||
-	    (hash = hash_with(pass, setting)) == NULL || hash[0] == '*') {
-		fprintf(stderr, "pop3d: -P: crypt(3) failed: %s\n",
-		    strerror(errno));
-		return 1;
-	}
-	explicit_bzero(pass, sizeof(pass));
-	if (printf("%s\n", hash) < 0 || fflush(stdout) == EOF)
-		return 1;
-	return 0;
 }

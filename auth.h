@@ -8,6 +8,29 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+/*
+ * libxcrypt (glibc systems) declares crypt(3) and crypt_gensalt(3) in
+ * <crypt.h>; musl has crypt(3) alone, in <unistd.h>.  A C library with no
+ * crypt(3) at all (Debian's musl) builds with -DNO_CRYPT: {PLAIN} secrets
+ * only.
+ */
+#if defined(__has_include)
+#if __has_include(<crypt.h>)
+#include <crypt.h>
+#endif
+#endif
+
+/* crypt(3) refuses longer passphrases (libxcrypt's limit). */
+#ifndef CRYPT_MAX_PASSPHRASE_SIZE
+#define CRYPT_MAX_PASSPHRASE_SIZE	512
+#endif
+
+#ifdef NO_CRYPT
+#define HAVE_CRYPT	0
+#else
+#define HAVE_CRYPT	1
+#endif
+
 #include "pop3d.h"
 
 /* Password file lines longer than this are refused, not truncated. */
@@ -59,6 +82,8 @@ int	auth_become(const struct account *, char *, size_t);
 int	auth_become_user(const char *, uid_t, gid_t, gid_t, char *, size_t);
 void	auth_free(struct account *);
 void	auth_end(struct auth_config *);
+int	auth_random_bytes(void *, size_t);
+const char *auth_crypt(const char *, const char *);
 int	auth_hash_password(void);
 
 #endif
