@@ -109,18 +109,6 @@ out_flush(struct out *o)
 	return o->failed ? -1 : 0;
 }
 
-/*
- * Room for at least need bytes at the end of the buffer (need is at most
- * OUT_BUF_SIZE); the caller fills it and adds what it used to o->len.
- */
-char *
-out_reserve(struct out *o, size_t need)
-{
-	if (sizeof(o->buf) - o->len < need)
-		out_flush(o);
-	return o->buf + o->len;
-}
-
 void
 out_put(struct out *o, const void *p, size_t n)
 {

@@ -34,7 +34,6 @@ int	in_pending(struct in *);
 void	out_put(struct out *, const void *, size_t);
 void	out_printf(struct out *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
-char	*out_reserve(struct out *, size_t);
 int	out_flush(struct out *);
 
 #endif

@@ -158,7 +158,7 @@ run_move(struct journal *j, int kind, uint64_t idx, const struct move *mv,
 		mbox_lock_touch(m);
 		if (blen > MBOX_BUF_SIZE)
 			blen = MBOX_BUF_SIZE;
-		if (update_read(m->fd, m->buf, blen, (off_t)(mv->src + off)))
+		if (mbox_read(m->fd, m->buf, blen, (off_t)(mv->src + off)))
 			return update_fail(m, "read");
 		memset(&s, 0, sizeof(s));
 		s.kind = (uint32_t)kind;
@@ -267,7 +267,7 @@ finish_marked(struct journal *j, uint64_t final, uint64_t end)
 	if (fstat(m->fd, &st) == -1)
 		return update_fail(m, "fstat");
 	if ((uint64_t)st.st_size > final) {
-		if (update_read(m->fd, &c, 1, (off_t)final) == -1)
+		if (mbox_read(m->fd, &c, 1, (off_t)final) == -1)
 			return update_fail(m, "read");
 		if (c == '\0')
 			return finish(j, final, end);
@@ -295,14 +295,14 @@ read_slot(struct journal *j, int which, struct slot *s)
 	struct trailer t;
 	off_t at = j->slots + (off_t)which * SLOT_SIZE;
 
-	if (update_read(j->fd, s, sizeof(*s), at) == -1 ||
+	if (mbox_read(j->fd, s, sizeof(*s), at) == -1 ||
 	    memcmp(s->magic, SLOT_MAGIC, sizeof(s->magic)) != 0)
 		return 0;
 	slot_sum(s, sum);
 	if (memcmp(sum, s->sum, sizeof(sum)) != 0 || s->blen > MBOX_BUF_SIZE ||
 	    (s->kind != S_MOVE && s->kind != S_TAIL && s->kind != S_MARKED))
 		return 0;
-	if (update_read(j->fd, &t, sizeof(t), at + (off_t)sizeof(*s) +
+	if (mbox_read(j->fd, &t, sizeof(t), at + (off_t)sizeof(*s) +
 	    (off_t)(s->has_data ? s->blen : 0)) == -1 || t.seq != s->seq ||
 	    memcmp(t.magic, SLOT_MAGIC, sizeof(t.magic)) != 0)
 		return 0;
@@ -366,9 +366,9 @@ journal_resume(struct journal *j)
 		off_t at = j->slots + (off_t)(last->seq % 2) * SLOT_SIZE +
 		    (off_t)sizeof(*last);
 
-		if (update_read(j->fd, m->buf, last->blen, at) == -1)
+		if (mbox_read(j->fd, m->buf, last->blen, at) == -1)
 			return update_fail(m, "journal");
-	} else if (update_read(m->fd, m->buf, last->blen,
+	} else if (mbox_read(m->fd, m->buf, last->blen,
 	    (off_t)(last->src + last->off)) == -1)
 		return update_fail(m, "read");
 	if (write_box(j, m->buf, last->blen,
@@ -396,13 +396,13 @@ load_plan(struct journal *j, off_t size)
 	struct mbox *m = j->m;
 	unsigned char sum[16];
 
-	if (update_read(j->fd, &j->plan, sizeof(j->plan), 0) == -1 ||
+	if (mbox_read(j->fd, &j->plan, sizeof(j->plan), 0) == -1 ||
 	    memcmp(j->plan.magic, PLAN_MAGIC, 8) != 0 ||
 	    j->plan.nmoves > (uint64_t)size / sizeof(struct move))
 		goto torn;
 	if ((j->moves = calloc(j->plan.nmoves + 1, sizeof(*j->moves))) == NULL)
 		return update_fail(m, "malloc");
-	if (update_read(j->fd, j->moves, j->plan.nmoves * sizeof(*j->moves),
+	if (mbox_read(j->fd, j->moves, j->plan.nmoves * sizeof(*j->moves),
 	    sizeof(j->plan)) == -1)
 		goto torn;
 	plan_sum(&j->plan, j->moves, sum);

@@ -39,7 +39,6 @@ struct journal {
 /* update.c */
 int	update_fail(struct mbox *, const char *);
 int	update_write(int, const void *, size_t, off_t);
-int	update_read(int, void *, size_t, off_t);
 int	update_after_empty_line(struct mbox *, off_t);
 int	update_message_starts(struct mbox *, off_t);
 int	update_separator_len(struct mbox *, off_t, off_t);

@@ -139,10 +139,10 @@ struct sender {
 	int		done;
 };
 
-static size_t
+static void
 send_bytes(struct sender *s, const char *p, size_t n)
 {
-	const char *start = p, *e = p + n, *nl;
+	const char *e = p + n, *nl;
 	struct out *o = s->o;
 	size_t room, len;
 	char *d;
@@ -151,7 +151,7 @@ send_bytes(struct sender *s, const char *p, size_t n)
 		if (sizeof(o->buf) - o->len < 4) {
 			out_flush(o);
 			if (o->failed)
-				return 0;
+				return;
 		}
 		d = o->buf + o->len;
 		room = sizeof(o->buf) - o->len - 3;
@@ -195,7 +195,29 @@ send_bytes(struct sender *s, const char *p, size_t n)
 		}
 		o->len = (size_t)(d - o->buf);
 	}
-	return (size_t)(p - start);
+}
+
+/* All n bytes at offset at, or -1; a file shorter than that is ESTALE. */
+int
+mbox_read(int fd, void *p, size_t n, off_t at)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		r = pread(fd, p, n, at);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0) {
+			errno = ESTALE;
+			return -1;
+		}
+		p = (char *)p + r;
+		n -= (size_t)r;
+		at += r;
+	}
+	return 0;
 }
 
 /*

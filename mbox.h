@@ -67,6 +67,7 @@ struct mbox {
 int	mbox_open(struct mbox *, const char *);
 void	mbox_close(struct mbox *);
 int	mbox_send(struct mbox *, size_t, int, uint64_t, struct out *);
+int	mbox_read(int, void *, size_t, off_t);
 const char *mbox_peek(struct mbox *, off_t, size_t, size_t *);
 
 /* mbox_uid.c */

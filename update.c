@@ -77,28 +77,6 @@ update_write(int fd, const void *p, size_t n, off_t at)
 	return 0;
 }
 
-int
-update_read(int fd, void *p, size_t n, off_t at)
-{
-	ssize_t r;
-
-	while (n > 0) {
-		r = pread(fd, p, n, at);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			return -1;
-		if (r == 0) {
-			errno = ESTALE;
-			return -1;
-		}
-		p = (char *)p + r;
-		n -= (size_t)r;
-		at += r;
-	}
-	return 0;
-}
-
 /* Do the bytes before `at` end an empty line (or is it the start)? */
 int
 update_after_empty_line(struct mbox *m, off_t at)
@@ -108,7 +86,7 @@ update_after_empty_line(struct mbox *m, off_t at)
 
 	if (at == 0)
 		return 1;
-	if (at < 2 || update_read(m->fd, b + 3 - (at - from), (size_t)(at - from),
+	if (at < 2 || mbox_read(m->fd, b + 3 - (at - from), (size_t)(at - from),
 	    from) == -1)
 		return 0;
 	return (b[1] == '\n' && b[2] == '\n') || memcmp(b, "\n\r\n", 3) == 0;
@@ -123,7 +101,7 @@ update_message_starts(struct mbox *m, off_t at)
 {
 	char b[5];
 
-	return update_read(m->fd, b, 5, at) == 0 && memcmp(b, "From ", 5) == 0 &&
+	return mbox_read(m->fd, b, 5, at) == 0 && memcmp(b, "From ", 5) == 0 &&
 	    update_after_empty_line(m, at);
 }
 
@@ -142,7 +120,7 @@ update_separator_len(struct mbox *m, off_t at, off_t size)
 	for (k = 0; k <= 4 && at + k + 5 <= size; k++) {
 		if (update_message_starts(m, at + k))
 			return k;
-		if (update_read(m->fd, b, 1, at + k) == -1 ||
+		if (mbox_read(m->fd, b, 1, at + k) == -1 ||
 		    (b[0] != '\n' && b[0] != '\r'))
 			break;
 	}
