@@ -4,12 +4,10 @@
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-            -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2
+include flags.mk
 HARDEN    = -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
             -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
-CPPFLAGS += -D_FILE_OFFSET_BITS=64 -D_DEFAULT_SOURCE
 LDLIBS    = -lcrypt
 # crypt(3) comes from libxcrypt (-lcrypt) with glibc, from libc with musl.
 # A C library without it (Debian's musl has none) builds with
@@ -21,55 +19,55 @@ PREFIX   ?= /usr/local
 SBINDIR   = $(PREFIX)/sbin
 MANDIR    = $(PREFIX)/share/man/man8
 
-OBJS = pop3d.o login.o log.o io.o auth.o priv.o hashpw.o base64.o mbox.o \
-       mbox_scan.o mbox_uid.o mbox_lock.o update.o journal.o md5.o
+# One way down: main and the session, the wire codec, the mailbox, the
+# update, the spool and file I/O; authentication beside them.
+OBJS = pop3d.o session.o login.o trans.o retr.o reply.o io.o wire.o \
+       mbox.o mbox_scan.o mbox_uid.o mbox_update.o update.o journal.o \
+       boundary.o spool.o fileio.o fault.o \
+       auth.o priv.o hashpw.o base64.o md5.o log.o
 SRCS = $(OBJS:.o=.c)
-HDRS = pop3d.h session.h io.h auth.h base64.h mbox.h update.h journal.h \
-       md5.h
+HDRS = $(wildcard *.h)
 
 all: pop3d
 
 pop3d: $(OBJS)
 	$(CC) $(CFLAGS) $(HARDEN) $(HARDEN_LD) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
+# Each object lists the headers it was built from (-MMD) in its .d file.
+COMPILE = $(CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) $(CFLAGS) $(WARN) $(HARDEN)
 .c.o:
-	$(CC) $(CPPFLAGS) $(CRYPT_DEFS) $(CFLAGS) $(WARN) $(HARDEN) -c $<
+	$(COMPILE) -MMD -MP -c $<
+-include $(OBJS:.o=.d)
 
-pop3d.o: pop3d.c session.h pop3d.h io.h auth.h mbox.h
-login.o: login.c session.h pop3d.h io.h auth.h base64.h mbox.h
-io.o: io.c io.h pop3d.h
-log.o: log.c pop3d.h
-auth.o: auth.c auth.h pop3d.h md5.h
-priv.o: priv.c auth.h pop3d.h
-hashpw.o: hashpw.c auth.h pop3d.h
-base64.o: base64.c base64.h
-mbox.o: mbox.c mbox.h io.h pop3d.h md5.h update.h
-mbox_scan.o: mbox_scan.c mbox.h
-mbox_uid.o: mbox_uid.c mbox.h md5.h
-mbox_lock.o: mbox_lock.c mbox.h pop3d.h
-update.o: update.c update.h journal.h mbox.h pop3d.h md5.h
-journal.o: journal.c journal.h update.h mbox.h pop3d.h md5.h
-md5.o: md5.c md5.h
+# Objects are rebuilt when the flags change (make check adds -Werror).
+$(OBJS): .build-flags
+.build-flags: FORCE
+	@echo '$(COMPILE)' | cmp -s - $@ || echo '$(COMPILE)' > $@
+FORCE:
+
+# The flags, for the tests that build C of their own.
+flags:
+	@echo '$(DEFS) $(CPPFLAGS) $(WARN)'
 
 # The same program with a 50 ms failure delay instead of one second, so
 # tests of refused logins stay fast; never installed.
-pop3d-fastfail: $(SRCS) $(HDRS)
-	$(CC) $(CPPFLAGS) $(CRYPT_DEFS) -DFAIL_DELAY_MS=50 $(CFLAGS) $(WARN) \
+pop3d-fastfail: $(SRCS) $(HDRS) .build-flags
+	$(CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) -DFAIL_DELAY_MS=50 $(CFLAGS) $(WARN) \
 	    $(HARDEN) $(HARDEN_LD) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
 
 # A small static binary for routers: musl-gcc when it is installed.
 # Debian's musl has no crypt(3), so that build takes {PLAIN} secrets only.
 MUSL_CC  = musl-gcc
 static: pop3d-static
-pop3d-static: $(SRCS) $(HDRS)
+pop3d-static: $(SRCS) $(HDRS) .build-flags
 	if command -v $(MUSL_CC) >/dev/null; then \
-		$(MUSL_CC) $(CPPFLAGS) -DNO_CRYPT -Os $(WARN) \
+		$(MUSL_CC) $(DEFS) $(CPPFLAGS) -DNO_CRYPT -Os $(WARN) \
 		    -fstack-protector-strong -static -s -ffunction-sections \
 		    -fdata-sections -fno-asynchronous-unwind-tables \
 		    -Wl,--gc-sections,--build-id=none,-z,noseparate-code \
 		    -o $@ $(SRCS); \
 	else \
-		$(CC) $(CPPFLAGS) $(CRYPT_DEFS) -Os $(WARN) -static -s \
+		$(CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) -Os $(WARN) -static -s \
 		    -o $@ $(SRCS) $(LDLIBS); \
 	fi
 	@ls -l $@
@@ -79,11 +77,14 @@ pop3d-static: $(SRCS) $(HDRS)
 # TAP summary comes last).  make test is the suite alone.
 CHECK_FUZZ_SECONDS = 20
 
-check: pop3d pop3d-fastfail
-	@$(MAKE) --no-print-directory analyze
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
-	prove -f t/
-	@$(MAKE) --no-print-directory check-asan
+CHECK_MAKE = $(MAKE) --no-print-directory WERROR=-Werror
+
+check:
+	@$(CHECK_MAKE) pop3d pop3d-fastfail
+	@$(CHECK_MAKE) analyze
+	@$(CHECK_MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
+	WERROR=-Werror prove -f t/
+	@$(CHECK_MAKE) check-asan
 
 test: pop3d pop3d-fastfail
 	prove -f t/
@@ -134,7 +135,7 @@ uninstall:
 
 clean:
 	rm -f pop3d pop3d-fastfail pop3d-static pop3d-asan pop3d-asan-fastfail \
-	    $(OBJS)
+	    $(OBJS) $(OBJS:.o=.d) .build-flags
 	rm -rf fuzz/out asan-log
 
 # --- Hardening: sanitizers, fuzzing, static analysis ----------------------
@@ -144,12 +145,12 @@ SAN_CC     = $(CC)
 SAN_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=all
 
-pop3d-asan: $(SRCS) $(HDRS)
-	$(SAN_CC) $(CPPFLAGS) $(CRYPT_DEFS) $(SAN_CFLAGS) $(WARN) -o $@ \
+pop3d-asan: $(SRCS) $(HDRS) .build-flags
+	$(SAN_CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) $(SAN_CFLAGS) $(WARN) -o $@ \
 	    $(SRCS) $(LDLIBS)
 
-pop3d-asan-fastfail: $(SRCS) $(HDRS)
-	$(SAN_CC) $(CPPFLAGS) $(CRYPT_DEFS) -DFAIL_DELAY_MS=50 $(SAN_CFLAGS) \
+pop3d-asan-fastfail: $(SRCS) $(HDRS) .build-flags
+	$(SAN_CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) -DFAIL_DELAY_MS=50 $(SAN_CFLAGS) \
 	    $(WARN) -o $@ $(SRCS) $(LDLIBS)
 
 # The suite again with POP3D=pop3d-asan and POP3D_FASTFAIL (tests that
@@ -185,9 +186,6 @@ FUZZ_FLAGS   = -g -O1 -fno-omit-frame-pointer \
 FUZZ_SMALL   = -DIN_BUF_SIZE=7 -DOUT_BUF_SIZE=64 -DMBOX_BUF_SIZE=256
 FUZZ_TARGETS = session scan passwd base64
 FUZZ_LIBSRCS = $(filter-out pop3d.c,$(SRCS))
-# scan and passwd log nowhere (they bring a log_msg() of their own) and
-# have no session
-FUZZ_NOLOG   = $(filter-out log.c login.c,$(FUZZ_LIBSRCS))
 
 fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
 
@@ -198,21 +196,21 @@ fuzz-run-%: fuzz/out/%
 
 fuzz/out/session: fuzz/session.c fuzz/main.h $(SRCS) $(HDRS)
 	@mkdir -p fuzz/out
-	$(FUZZ_CC) $(CPPFLAGS) $(CRYPT_DEFS) $(FUZZ_FLAGS) $(WARN) \
+	$(FUZZ_CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) $(FUZZ_FLAGS) $(WARN) \
 	    -Dmain=pop3d_main \
 	    -include fuzz/main.h -c -o fuzz/out/pop3d-main.o pop3d.c
-	$(FUZZ_CC) $(CPPFLAGS) $(CRYPT_DEFS) $(FUZZ_FLAGS) $(WARN) \
+	$(FUZZ_CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) $(FUZZ_FLAGS) $(WARN) \
 	    -o $@ fuzz/session.c \
 	    fuzz/out/pop3d-main.o $(FUZZ_LIBSRCS) $(LDLIBS)
 
 fuzz/out/scan fuzz/out/passwd: fuzz/out/%: fuzz/%.c $(SRCS) $(HDRS)
 	@mkdir -p fuzz/out
-	$(FUZZ_CC) $(CPPFLAGS) $(CRYPT_DEFS) $(FUZZ_FLAGS) $(WARN) -o $@ $< \
-	    $(FUZZ_NOLOG) $(LDLIBS)
+	$(FUZZ_CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) $(FUZZ_FLAGS) $(WARN) -o $@ $< \
+	    $(FUZZ_LIBSRCS) $(LDLIBS)
 
 fuzz/out/base64: fuzz/base64.c base64.c base64.h
 	@mkdir -p fuzz/out
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -o $@ fuzz/base64.c base64.c
+	$(FUZZ_CC) $(DEFS) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -o $@ fuzz/base64.c base64.c
 
 # AFL++ on the session target (stdin harness: afl-clang-fast links the same
 # LLVMFuzzerTestOneInput to its driver).  Crashes fail the target.
@@ -220,11 +218,11 @@ AFL_CC = afl-clang-fast
 
 fuzz/out/afl-session: fuzz/session.c fuzz/main.h $(SRCS) $(HDRS)
 	@mkdir -p fuzz/out
-	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(AFL_CC) $(CPPFLAGS) $(CRYPT_DEFS) -g -O1 \
+	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(AFL_CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) -g -O1 \
 	    -fsanitize=fuzzer -DFAIL_DELAY_MS=0 $(FUZZ_SMALL) $(WARN) \
 	    -Dmain=pop3d_main \
 	    -include fuzz/main.h -c -o fuzz/out/afl-pop3d-main.o pop3d.c
-	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(AFL_CC) $(CPPFLAGS) $(CRYPT_DEFS) -g -O1 \
+	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(AFL_CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) -g -O1 \
 	    -fsanitize=fuzzer -DFAIL_DELAY_MS=0 $(FUZZ_SMALL) $(WARN) \
 	    -o $@ fuzz/session.c \
 	    fuzz/out/afl-pop3d-main.o $(FUZZ_LIBSRCS) $(LDLIBS)
@@ -235,7 +233,7 @@ fuzz-afl: fuzz/out/afl-session
 # gcc -fanalyzer, cppcheck and clang-tidy (checks in .clang-tidy); each
 # must be clean, or a warning is explained at its line.
 analyze:
-	@sh .ci/analyze
+	@ANALYZE_DEFS='$(DEFS) $(CPPFLAGS)' ANALYZE_WARN='$(WARN)' sh .ci/analyze
 
-.PHONY: all static check test demo serve bench bench-smoke install uninstall \
+.PHONY: all flags static check test demo serve bench bench-smoke install uninstall \
 	clean check-asan fuzz fuzz-build fuzz-afl analyze

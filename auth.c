@@ -27,7 +27,9 @@
 #endif
 
 #include "auth.h"
+#include "log.h"
 #include "md5.h"
+#include "priv.h"
 
 int
 auth_name_ok(const char *name)
@@ -608,7 +610,7 @@ system_dummy(void)
 	endspent();
 	if (setting != NULL)
 		return setting;
-#ifdef CRYPT_GENSALT_IMPLEMENTS_DEFAULT_PREFIX
+#if HAVE_CRYPT && defined(CRYPT_GENSALT_IMPLEMENTS_DEFAULT_PREFIX)
 	char buf[CRYPT_GENSALT_OUTPUT_SIZE];
 
 	if (crypt_gensalt_rn(NULL, 0, NULL, 0, buf, (int)sizeof(buf)) != NULL)
@@ -687,7 +689,7 @@ auth_init(struct auth_config *cfg, char *why, size_t size)
 		    cfg->run_as);
 		return -1;
 	}
-	return auth_become_user(pw->pw_name, pw->pw_uid, pw->pw_gid,
+	return priv_become_user(pw->pw_name, pw->pw_uid, pw->pw_gid,
 	    (gid_t)-1, why, size);
 }
 

@@ -31,10 +31,7 @@
 #define HAVE_CRYPT	1
 #endif
 
-#include "pop3d.h"
-
-/* Password file lines longer than this are refused, not truncated. */
-#define PASSWD_LINE_MAX	1024
+#include "params.h"
 
 struct auth_config {
 	const char	*passwd;	/* -p: virtual users; NULL: system */
@@ -61,10 +58,6 @@ struct account {
 #define AUTH_MALFORMED	3	/* a SASL response of the wrong shape */
 #define AUTH_AUTHZID	4	/* PLAIN: acting as someone else */
 
-/* "<pid.clock.random@host>": APOP timestamp, CRAM-MD5 challenge */
-#define AUTH_HOST_MAX	64
-#define AUTH_STAMP_MAX	(64 + AUTH_HOST_MAX)
-
 int	auth_init(struct auth_config *, char *, size_t);
 int	auth_name_ok(const char *);
 int	auth_next_entry(FILE *, char *, char **, char **, char **);
@@ -78,12 +71,9 @@ int	auth_plain(const struct auth_config *, char *, size_t,
 	    struct account *);
 int	auth_cram(const struct auth_config *, const char *, char *, size_t,
 	    struct account *);
-int	auth_become(const struct account *, char *, size_t);
-int	auth_become_user(const char *, uid_t, gid_t, gid_t, char *, size_t);
 void	auth_free(struct account *);
 void	auth_end(struct auth_config *);
 int	auth_random_bytes(void *, size_t);
 const char *auth_crypt(const char *, const char *);
-int	auth_hash_password(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "hashpw.h"
 
 /* salt characters of crypt(3), for the $6$ fallback */
 static const char salt_chars[] =
@@ -20,7 +21,7 @@ gensalt(char *setting, size_t size)
 {
 	unsigned char r[16];
 
-#ifdef CRYPT_GENSALT_IMPLEMENTS_DEFAULT_PREFIX
+#if HAVE_CRYPT && defined(CRYPT_GENSALT_IMPLEMENTS_DEFAULT_PREFIX)
 	/* A NULL prefix: libxcrypt's preferred method, its entropy. */
 	if (crypt_gensalt_rn(NULL, 0, NULL, 0, setting, (int)size) != NULL)
 		return 0;
@@ -41,7 +42,7 @@ gensalt(char *setting, size_t size)
  * its crypt(3) hash on stdout, ready for a password file line.
  */
 int
-auth_hash_password(void)
+hashpw_main(void)
 {
 	char pass[CRYPT_MAX_PASSPHRASE_SIZE + 2], setting[256];
 	struct termios old, quiet;

@@ -129,6 +129,26 @@ out_put(struct out *o, const void *p, size_t n)
 	}
 }
 
+/*
+ * Room to write into the buffer directly, at least min bytes (flushing
+ * first if need be); *room gets how much.  out_commit() then says how
+ * much was written.
+ */
+char *
+out_space(struct out *o, size_t min, size_t *room)
+{
+	if (sizeof(o->buf) - o->len < min)
+		out_flush(o);
+	*room = sizeof(o->buf) - o->len;
+	return o->buf + o->len;
+}
+
+void
+out_commit(struct out *o, size_t n)
+{
+	o->len += n;
+}
+
 void
 out_printf(struct out *o, const char *fmt, ...)
 {

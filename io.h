@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "pop3d.h"
+#include "params.h"
 
 struct in {
 	int	fd;
@@ -32,6 +32,8 @@ int	in_line(struct in *, char *, size_t);
 int	in_pending(struct in *);
 
 void	out_put(struct out *, const void *, size_t);
+char	*out_space(struct out *, size_t, size_t *);
+void	out_commit(struct out *, size_t);
 void	out_printf(struct out *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	out_flush(struct out *);

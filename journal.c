@@ -1,26 +1,26 @@
 /*
- * The redo journal of an update, in MBOX.pop3d (see update.c for the
- * whole scheme): writing the plan and the slots, moving blocks, the final
- * cut, and the recovery that replays an interrupted update.
+ * The redo journal of an update, in MBOX.pop3d (update.c tells the whole
+ * scheme): writing the plan and the slots, moving blocks, the final cut,
+ * and replaying an interrupted update.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
-#include "md5.h"
-#include "mbox.h"
-#include "pop3d.h"
+#include "boundary.h"
+#include "fileio.h"
 #include "journal.h"
-#include "update.h"
+#include "log.h"
+#include "md5.h"
+#include "params.h"
 
 #define PLAN_MAGIC	"pop3dJ1"
 #define SLOT_MAGIC	"pop3dS1"
+/* Slots start on a page and leave a page for their header and trailer. */
 #define PAGE		4096
 #define SLOT_SIZE	(MBOX_BUF_SIZE + PAGE)
 
@@ -43,6 +43,36 @@ struct trailer {
 	uint64_t	seq;
 	char		magic[8];
 };
+
+/* Where a block's bytes sit in j->buf, between a header and a trailer. */
+#define BLOCK(j)	((j)->buf + sizeof(struct slot))
+
+static int
+fail(struct journal *j, const char *what)
+{
+	return fault_sys(j->box->fault, FAULT_TEMP, what);
+}
+
+int
+journal_open(struct journal *j, struct update_box *box)
+{
+	memset(j, 0, sizeof(*j));
+	j->box = box;
+	j->fd = box->spool->session_fd;
+	if ((j->buf = malloc(sizeof(struct slot) + MBOX_BUF_SIZE +
+	    sizeof(struct trailer))) == NULL)
+		return fail(j, "malloc");
+	return 0;
+}
+
+void
+journal_close(struct journal *j)
+{
+	free(j->buf);
+	free(j->moves);
+	j->buf = NULL;
+	j->moves = NULL;
+}
 
 static void
 plan_sum(const struct plan *p, const struct move *mv, unsigned char sum[16])
@@ -77,68 +107,43 @@ slots_offset(uint64_t nmoves)
 	return (n + PAGE - 1) / PAGE * PAGE;
 }
 
-/* Record what is about to happen; the mailbox write follows it. */
+/*
+ * Record what is about to happen; the mailbox write follows it.  A slot
+ * with data is written from j->buf, where the block already sits between
+ * the room for the header and the trailer: one write(2) a record.
+ */
 static int
-write_slot(struct journal *j, struct slot *s, const void *data)
+write_slot(struct journal *j, struct slot *s)
 {
+	char bare[sizeof(struct slot) + sizeof(struct trailer)];
 	struct trailer t;
-	struct iovec iov[3];
-	off_t at;
+	char *rec = s->has_data ? j->buf : bare;
+	size_t data = s->has_data ? s->blen : 0;
 
 	memcpy(s->magic, SLOT_MAGIC, sizeof(s->magic));
 	s->seq = ++j->seq;
 	slot_sum(s, s->sum);
 	t.seq = s->seq;
 	memcpy(t.magic, SLOT_MAGIC, sizeof(t.magic));
-	iov[0].iov_base = s;
-	iov[0].iov_len = sizeof(*s);
-	iov[1].iov_base = (void *)(uintptr_t)data;
-	iov[1].iov_len = s->has_data ? s->blen : 0;
-	iov[2].iov_base = &t;
-	iov[2].iov_len = sizeof(t);
-	at = j->slots + (off_t)(s->seq % 2) * SLOT_SIZE;
-	for (;;) {
-		ssize_t w = pwritev(j->fd, iov, 3, at);
-		size_t want = iov[0].iov_len + iov[1].iov_len + iov[2].iov_len;
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return -1;
-		if ((size_t)w == want)
-			return 0;
-		/* short (full disk?): an error; a retry writes it whole */
-		errno = EIO;
-		return -1;
-	}
+	memcpy(rec, s, sizeof(*s));
+	memcpy(rec + sizeof(*s) + data, &t, sizeof(t));
+	return fileio_write(j->fd, rec, sizeof(*s) + data + sizeof(t),
+	    j->slots + (off_t)(s->seq % 2) * SLOT_SIZE, NULL);
 }
 
 /*
  * A write to the mailbox.  Once any byte of one has landed the mailbox is
- * no longer as it was (a failed pwrite(2) writes nothing: a partial one
- * returns its count).
+ * no longer as it was.
  */
 static int
 write_box(struct journal *j, const void *p, size_t n, off_t at)
 {
-	ssize_t w;
+	size_t done;
+	int r = fileio_write(j->box->spool->fd, p, n, at, &done);
 
-	while (n > 0) {
-		w = pwrite(j->m->fd, p, n, at);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return -1;
+	if (done > 0)
 		j->touched = 1;
-		if (w == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p = (const char *)p + w;
-		n -= (size_t)w;
-		at += w;
-	}
-	return 0;
+	return r;
 }
 
 /*
@@ -149,17 +154,18 @@ static int
 run_move(struct journal *j, int kind, uint64_t idx, const struct move *mv,
     uint64_t off)
 {
-	struct mbox *m = j->m;
+	struct spool *sp = j->box->spool;
 	struct slot s;
 
 	while (off < mv->len) {
 		uint64_t blen = mv->len - off;
 
-		mbox_lock_touch(m);
+		spool_touch(sp);
 		if (blen > MBOX_BUF_SIZE)
 			blen = MBOX_BUF_SIZE;
-		if (mbox_read(m->fd, m->buf, blen, (off_t)(mv->src + off)))
-			return update_fail(m, "read");
+		if (fileio_read_all(sp->fd, BLOCK(j), blen,
+		    (off_t)(mv->src + off)) == -1)
+			return fail(j, "update: read");
 		memset(&s, 0, sizeof(s));
 		s.kind = (uint32_t)kind;
 		s.move = idx;
@@ -175,10 +181,10 @@ run_move(struct journal *j, int kind, uint64_t idx, const struct move *mv,
 		 * the move ends (gap == blen): the end marker goes there.
 		 */
 		s.has_data = mv->src - mv->dst <= blen;
-		if (write_slot(j, &s, m->buf) == -1)
-			return update_fail(m, "journal");
-		if (write_box(j, m->buf, blen, (off_t)(mv->dst + off)))
-			return update_fail(m, "write");
+		if (write_slot(j, &s) == -1)
+			return fail(j, "update: journal");
+		if (write_box(j, BLOCK(j), blen, (off_t)(mv->dst + off)) == -1)
+			return fail(j, "update: write");
 		off += blen;
 	}
 	return 0;
@@ -188,11 +194,11 @@ run_move(struct journal *j, int kind, uint64_t idx, const struct move *mv,
  * The update is over: empty the journal, durably, so that a power cut
  * after +OK cannot bring the plan back to be applied a second time.
  */
-static int
-clear_journal(struct journal *j)
+int
+journal_clear(struct journal *j)
 {
 	if (ftruncate(j->fd, 0) == -1 || fdatasync(j->fd) == -1)
-		return update_fail(j->m, "journal");
+		return fail(j, "update: journal");
 	return 0;
 }
 
@@ -204,17 +210,17 @@ clear_journal(struct journal *j)
 static int
 finish(struct journal *j, uint64_t final, uint64_t end)
 {
-	struct mbox *m = j->m;
+	struct spool *sp = j->box->spool;
 	struct stat st;
 	struct slot s;
 	int skip;
 
 	for (;;) {
-		if (fstat(m->fd, &st) == -1)
-			return update_fail(m, "fstat");
+		if (fstat(sp->fd, &st) == -1)
+			return fail(j, "update: fstat");
 		if ((uint64_t)st.st_size < end) {
 			errno = ESTALE;
-			return update_fail(m, "mailbox shrank during update");
+			return fail(j, "update: mailbox shrank during update");
 		}
 		if ((uint64_t)st.st_size == end)
 			break;
@@ -225,14 +231,15 @@ finish(struct journal *j, uint64_t final, uint64_t end)
 		 * the message before, or start the file with an empty line.
 		 */
 		skip = 0;
-		if (update_after_empty_line(m, (off_t)final) &&
-		    (skip = update_separator_len(m, (off_t)end, st.st_size)) < 0)
+		if (boundary_after_empty_line(sp->fd, (off_t)final) &&
+		    (skip = boundary_separator_len(sp->fd, (off_t)end,
+		    st.st_size)) < 0)
 			skip = 0;
 		struct move tail = { end + (uint64_t)skip, final,
 		    (uint64_t)st.st_size - end - (uint64_t)skip };
 
 		log_msg(LOG_NOTICE, "%s: moving %llu bytes delivered after "
-		    "an interrupted update", m->path,
+		    "an interrupted update", sp->path,
 		    (unsigned long long)tail.len);
 		if (run_move(j, S_TAIL, 0, &tail, 0) == -1)
 			return -1;
@@ -240,43 +247,43 @@ finish(struct journal *j, uint64_t final, uint64_t end)
 		end = (uint64_t)st.st_size;
 	}
 	if (write_box(j, "", 1, (off_t)final) == -1)
-		return update_fail(m, "write");
+		return fail(j, "update: write");
 	memset(&s, 0, sizeof(s));
 	s.kind = S_MARKED;
 	s.final = final;
 	s.end = end;
-	if (write_slot(j, &s, NULL) == -1)
-		return update_fail(m, "journal");
-	if (ftruncate(m->fd, (off_t)final) == -1)
-		return update_fail(m, "truncate");
-	if (fdatasync(m->fd) == -1) {
+	if (write_slot(j, &s) == -1)
+		return fail(j, "update: journal");
+	if (ftruncate(sp->fd, (off_t)final) == -1)
+		return fail(j, "update: truncate");
+	if (fdatasync(sp->fd) == -1) {
 		j->sync_failed = 1;
-		return update_fail(m, "fsync");
+		return fail(j, "update: fsync");
 	}
-	return clear_journal(j);
+	return journal_clear(j);
 }
 
-/* After a MARKED record: has the cut happened?  See the top of the file. */
+/* After a MARKED record: has the cut happened?  See update.c. */
 static int
 finish_marked(struct journal *j, uint64_t final, uint64_t end)
 {
-	struct mbox *m = j->m;
+	struct spool *sp = j->box->spool;
 	struct stat st;
 	char c;
 
-	if (fstat(m->fd, &st) == -1)
-		return update_fail(m, "fstat");
+	if (fstat(sp->fd, &st) == -1)
+		return fail(j, "update: fstat");
 	if ((uint64_t)st.st_size > final) {
-		if (mbox_read(m->fd, &c, 1, (off_t)final) == -1)
-			return update_fail(m, "read");
+		if (fileio_read_all(sp->fd, &c, 1, (off_t)final) == -1)
+			return fail(j, "update: read");
 		if (c == '\0')
 			return finish(j, final, end);
 	}
-	if (fdatasync(m->fd) == -1) {
+	if (fdatasync(sp->fd) == -1) {
 		j->sync_failed = 1;
-		return update_fail(m, "fsync");
+		return fail(j, "update: fsync");
 	}
-	return clear_journal(j);
+	return journal_clear(j);
 }
 
 int
@@ -288,6 +295,7 @@ journal_run(struct journal *j, uint64_t idx, uint64_t off)
 	return finish(j, j->plan.final, j->plan.end);
 }
 
+/* Is slot `which` whole and valid?  A torn or stale one is simply not. */
 static int
 read_slot(struct journal *j, int which, struct slot *s)
 {
@@ -295,14 +303,14 @@ read_slot(struct journal *j, int which, struct slot *s)
 	struct trailer t;
 	off_t at = j->slots + (off_t)which * SLOT_SIZE;
 
-	if (mbox_read(j->fd, s, sizeof(*s), at) == -1 ||
+	if (fileio_read_all(j->fd, s, sizeof(*s), at) == -1 ||
 	    memcmp(s->magic, SLOT_MAGIC, sizeof(s->magic)) != 0)
 		return 0;
 	slot_sum(s, sum);
 	if (memcmp(sum, s->sum, sizeof(sum)) != 0 || s->blen > MBOX_BUF_SIZE ||
 	    (s->kind != S_MOVE && s->kind != S_TAIL && s->kind != S_MARKED))
 		return 0;
-	if (mbox_read(j->fd, &t, sizeof(t), at + (off_t)sizeof(*s) +
+	if (fileio_read_all(j->fd, &t, sizeof(t), at + (off_t)sizeof(*s) +
 	    (off_t)(s->has_data ? s->blen : 0)) == -1 || t.seq != s->seq ||
 	    memcmp(t.magic, SLOT_MAGIC, sizeof(t.magic)) != 0)
 		return 0;
@@ -318,9 +326,9 @@ static int
 discard(struct journal *j, const char *why)
 {
 	log_msg(LOG_ERR, "%s: %s; the interrupted update is abandoned and "
-	    "the mailbox left as it is", j->m->path, why);
+	    "the mailbox left as it is", j->box->spool->path, why);
 	j->abandoned = 1;
-	return clear_journal(j);
+	return journal_clear(j);
 }
 
 /* No block was written yet: the plan's moves must start at messages. */
@@ -328,7 +336,8 @@ static int
 plan_fits(struct journal *j)
 {
 	for (uint64_t i = 0; i < j->plan.nmoves; i++)
-		if (!update_message_starts(j->m, (off_t)j->moves[i].src))
+		if (!boundary_message_starts(j->box->spool->fd,
+		    (off_t)j->moves[i].src))
 			return 0;
 	return 1;
 }
@@ -337,7 +346,7 @@ plan_fits(struct journal *j)
 int
 journal_resume(struct journal *j)
 {
-	struct mbox *m = j->m;
+	struct spool *sp = j->box->spool;
 	struct slot s[2], *last = NULL;
 	struct move mv;
 	struct stat st;
@@ -347,8 +356,8 @@ journal_resume(struct journal *j)
 		if (read_slot(j, i, &s[i]) && (last == NULL ||
 		    s[i].seq > last->seq))
 			last = &s[i];
-	if (fstat(m->fd, &st) == -1)
-		return update_fail(m, "fstat");
+	if (fstat(sp->fd, &st) == -1)
+		return fail(j, "update: fstat");
 	need = last == NULL || last->kind == S_MOVE ? j->plan.end :
 	    last->kind == S_MARKED ? last->final : last->src + last->len;
 	if ((uint64_t)st.st_size < need)
@@ -366,18 +375,18 @@ journal_resume(struct journal *j)
 		off_t at = j->slots + (off_t)(last->seq % 2) * SLOT_SIZE +
 		    (off_t)sizeof(*last);
 
-		if (mbox_read(j->fd, m->buf, last->blen, at) == -1)
-			return update_fail(m, "journal");
-	} else if (mbox_read(m->fd, m->buf, last->blen,
+		if (fileio_read_all(j->fd, BLOCK(j), last->blen, at) == -1)
+			return fail(j, "update: journal");
+	} else if (fileio_read_all(sp->fd, BLOCK(j), last->blen,
 	    (off_t)(last->src + last->off)) == -1)
-		return update_fail(m, "read");
-	if (write_box(j, m->buf, last->blen,
+		return fail(j, "update: read");
+	if (write_box(j, BLOCK(j), last->blen,
 	    (off_t)(last->dst + last->off)) == -1)
-		return update_fail(m, "write");
+		return fail(j, "update: write");
 	if (last->kind == S_MOVE) {
 		if (last->move >= j->plan.nmoves) {
 			errno = EINVAL;
-			return update_fail(m, "journal");
+			return fail(j, "update: journal");
 		}
 		return journal_run(j, last->move, last->off + last->blen);
 	}
@@ -389,115 +398,65 @@ journal_resume(struct journal *j)
 	return finish(j, last->dst + last->len, last->src + last->len);
 }
 
-/* Read and check the plan; 1: a plan to finish, 0: none, -1: error. */
-static int
-load_plan(struct journal *j, off_t size)
+/*
+ * Read and check the plan in a journal of `size` bytes.  0: j->plan and
+ * j->moves hold a plan to finish, or j->plan.nmoves is 0 and there is
+ * none (torn, or for another file: the journal is to be cleared); -1:
+ * error.
+ */
+int
+journal_load(struct journal *j, off_t size)
 {
-	struct mbox *m = j->m;
+	struct update_box *box = j->box;
 	unsigned char sum[16];
 
-	if (mbox_read(j->fd, &j->plan, sizeof(j->plan), 0) == -1 ||
+	if (fileio_read_all(j->fd, &j->plan, sizeof(j->plan), 0) == -1 ||
 	    memcmp(j->plan.magic, PLAN_MAGIC, 8) != 0 ||
 	    j->plan.nmoves > (uint64_t)size / sizeof(struct move))
 		goto torn;
 	if ((j->moves = calloc(j->plan.nmoves + 1, sizeof(*j->moves))) == NULL)
-		return update_fail(m, "malloc");
-	if (mbox_read(j->fd, j->moves, j->plan.nmoves * sizeof(*j->moves),
+		return fail(j, "update: malloc");
+	if (fileio_read_all(j->fd, j->moves, j->plan.nmoves * sizeof(*j->moves),
 	    sizeof(j->plan)) == -1)
 		goto torn;
 	plan_sum(&j->plan, j->moves, sum);
 	if (memcmp(sum, j->plan.sum, sizeof(sum)) != 0)
 		goto torn;
-	if (j->plan.dev != (uint64_t)m->dev || j->plan.ino != (uint64_t)m->ino) {
+	if (j->plan.dev != box->dev || j->plan.ino != box->ino) {
 		log_msg(LOG_WARNING, "%s: journal belongs to another file; "
-		    "discarded", m->session_path);
+		    "discarded", box->spool->session_path);
+		j->plan.nmoves = 0;
 		return 0;
 	}
 	j->slots = slots_offset(j->plan.nmoves);
-	return 1;
+	return 0;
 torn:
 	/* The plan is synced before the mailbox is touched: nothing to do. */
 	log_msg(LOG_NOTICE, "%s: incomplete journal discarded; the mailbox "
-	    "was not changed", m->session_path);
+	    "was not changed", box->spool->session_path);
+	j->plan.nmoves = 0;
 	return 0;
-}
-
-/*
- * Called with the mailbox locked, before the scan: finish whatever update
- * a crash interrupted.
- */
-int
-update_recover(struct mbox *m)
-{
-	struct journal j;
-	struct stat st, jst;
-	int r;
-
-	if (m->session_fd == -1)
-		return MBOX_OK;
-	if (fstat(m->session_fd, &jst) == -1)
-		return update_fail(m, "journal"), MBOX_TEMP;
-	if (jst.st_size == 0)
-		return MBOX_OK;		/* the usual case: nothing to finish */
-	memset(&j, 0, sizeof(j));
-	j.m = m;
-	j.fd = m->session_fd;
-	if (fstat(m->fd, &st) == -1)
-		return update_fail(m, "fstat"), MBOX_TEMP;
-	m->dev = st.st_dev;
-	m->ino = st.st_ino;
-	r = load_plan(&j, jst.st_size);
-	if (r == 1) {
-		log_msg(LOG_NOTICE, "%s: finishing an interrupted update",
-		    m->path);
-		r = journal_resume(&j);
-		if (r == 0 && !j.abandoned)
-			log_msg(LOG_NOTICE, "%s: interrupted update finished",
-			    m->path);
-	} else if (r == 0 && clear_journal(&j) == -1)
-		r = -1;
-	free(j.moves);
-	if (r == -1) {
-		log_msg(LOG_ERR, "%s: %s", m->path, m->reason);
-		return MBOX_TEMP;
-	}
-	return MBOX_OK;
-}
-
-/* Session end: the lock file goes unless it holds an unfinished update. */
-void
-update_release(struct mbox *m)
-{
-	struct stat st;
-
-	if (m->session_fd != -1) {
-		if (fstat(m->session_fd, &st) == 0 && st.st_size == 0)
-			unlink(m->session_path);
-		close(m->session_fd);
-		m->session_fd = -1;
-	}
-	free(m->session_path);
-	m->session_path = NULL;
 }
 
 int
 journal_write_plan(struct journal *j)
 {
-	struct mbox *m = j->m;
 	off_t at;
 
 	memcpy(j->plan.magic, PLAN_MAGIC, 8);
 	plan_sum(&j->plan, j->moves, j->plan.sum);
 	j->slots = slots_offset(j->plan.nmoves);
-	memset(m->buf, 0, MBOX_BUF_SIZE);
+	memset(j->buf, 0, MBOX_BUF_SIZE);
 	if (ftruncate(j->fd, 0) == -1 ||
-	    update_write(j->fd, &j->plan, sizeof(j->plan), 0) == -1 ||
-	    update_write(j->fd, j->moves, j->plan.nmoves * sizeof(*j->moves),
-	    sizeof(j->plan)) == -1)
-		return -1;
+	    fileio_write(j->fd, &j->plan, sizeof(j->plan), 0, NULL) == -1 ||
+	    fileio_write(j->fd, j->moves, j->plan.nmoves * sizeof(*j->moves),
+	    sizeof(j->plan), NULL) == -1)
+		return fail(j, "update: journal");
 	/* Claim the slots' space now: no ENOSPC once the mailbox moves. */
 	for (at = j->slots; at < j->slots + 2 * SLOT_SIZE; at += MBOX_BUF_SIZE)
-		if (update_write(j->fd, m->buf, MBOX_BUF_SIZE, at) == -1)
-			return -1;
-	return fdatasync(j->fd);
+		if (fileio_write(j->fd, j->buf, MBOX_BUF_SIZE, at, NULL) == -1)
+			return fail(j, "update: journal");
+	if (fdatasync(j->fd) == -1)
+		return fail(j, "update: journal");
+	return 0;
 }

@@ -1,7 +1,6 @@
 /*
- * The update's journal, shared by update.c (which plans an update and
- * checks the mailbox) and journal.c (which records and replays the moves).
- * Not part of the mailbox interface: mbox.h and update.h are.
+ * The update's redo journal in MBOX.pop3d: its records, and replaying
+ * them.  Private to the update layer: update.c is its only caller.
  */
 #ifndef JOURNAL_H
 #define JOURNAL_H
@@ -9,11 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "mbox.h"
-
-struct move {
-	uint64_t	src, dst, len;
-};
+#include "update.h"
 
 struct plan {
 	char		magic[8];
@@ -25,10 +20,11 @@ struct plan {
 };
 
 struct journal {
-	struct mbox	*m;
+	struct update_box *box;
 	int		fd;
 	struct plan	plan;
 	struct move	*moves;
+	char		*buf;		/* a record: header, block, trailer */
 	off_t		slots;		/* offset of slot 0 */
 	uint64_t	seq;
 	int		sync_failed;	/* fsync failed: never retried */
@@ -36,16 +32,12 @@ struct journal {
 	int		touched;	/* the mailbox was written to */
 };
 
-/* update.c */
-int	update_fail(struct mbox *, const char *);
-int	update_write(int, const void *, size_t, off_t);
-int	update_after_empty_line(struct mbox *, off_t);
-int	update_message_starts(struct mbox *, off_t);
-int	update_separator_len(struct mbox *, off_t, off_t);
-
-/* journal.c */
+int	journal_open(struct journal *, struct update_box *);
+void	journal_close(struct journal *);
 int	journal_write_plan(struct journal *);
 int	journal_run(struct journal *, uint64_t, uint64_t);
+int	journal_load(struct journal *, off_t);
 int	journal_resume(struct journal *);
+int	journal_clear(struct journal *);
 
 #endif

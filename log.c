@@ -13,10 +13,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "pop3d.h"
+#include "log.h"
+#include "params.h"
 
-/* A line longer than this is cut: it is a log line, not a mail. */
-#define LOG_LINE_MAX	1024
 
 static int log_stderr;
 static int log_fd = -1;

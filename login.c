@@ -12,7 +12,53 @@
 #include <time.h>
 
 #include "base64.h"
+#include "log.h"
+#include "priv.h"
 #include "session.h"
+
+/*
+ * The SASL mechanisms (RFC 5034): what CAPA and a bare AUTH list, and
+ * what AUTH runs.  CRAM-MD5 needs the shared secret: only when every
+ * user has a {PLAIN} one.
+ */
+static enum verdict	mech_plain(struct session *, int, char **);
+static enum verdict	mech_cram(struct session *, int, char **);
+
+static const struct mech {
+	const char	*name;
+	int		needs_plain;
+	enum verdict	(*fn)(struct session *, int, char **);
+} mechs[] = {
+	{ "PLAIN",	0,	mech_plain },
+	{ "CRAM-MD5",	1,	mech_cram },
+};
+#define NMECHS	(sizeof(mechs) / sizeof(mechs[0]))
+
+static int
+offered(const struct session *s, const struct mech *m)
+{
+	return !m->needs_plain || s->cfg->all_plain;
+}
+
+/*
+ * The mechanisms on one line: prefix (or none), each name after sep,
+ * CR LF.  CAPA: "SASL PLAIN CRAM-MD5"; bare AUTH: one a line.
+ */
+void
+login_mechanisms(struct session *s, const char *prefix, const char *sep)
+{
+	int first = 1;
+
+	if (prefix != NULL)
+		out_printf(&s->out, "%s", prefix);
+	for (size_t i = 0; i < NMECHS; i++)
+		if (offered(s, &mechs[i])) {
+			out_printf(&s->out, "%s%s", first && prefix == NULL ?
+			    "" : sep, mechs[i].name);
+			first = 0;
+		}
+	out_put(&s->out, "\r\n", 2);
+}
 
 static void
 attempt_begins(struct session *s)
@@ -47,35 +93,32 @@ enter_transaction(struct session *s)
 	char why[256];
 	size_t n;
 	uint64_t octets;
-	int r;
 
 	/* A system account: the mailbox is opened as its user, never root. */
-	if (auth_become(&s->acct, why, sizeof(why)) == -1) {
+	if (priv_become(&s->acct, why, sizeof(why)) == -1) {
 		log_msg(LOG_ERR, "user=%s: cannot become the user: %s",
 		    s->acct.name, why);
 		auth_free(&s->acct);
 		reply_err(s, "[SYS/PERM] cannot switch to the user");
 		return V_END;
 	}
-	r = mbox_open(&s->mbox, s->acct.mailbox);
-	if (r != MBOX_OK) {
+	if (mbox_open(&s->mbox, s->acct.mailbox) == -1) {
 		int became = s->acct.system;
 
-		log_msg(LOG_ERR, "user=%s mailbox=%s: %s", s->acct.name,
-		    s->acct.mailbox, s->mbox.reason);
+		reply_log_fault(s);
 		mbox_close(&s->mbox);
 		auth_free(&s->acct);
-		if (r == MBOX_INUSE)
+		if (s->mbox.fault.code == FAULT_INUSE)
 			reply_err(s, "[IN-USE] mailbox is in use by another "
 			    "session");
 		else
 			reply_err(s, "%s cannot open the mailbox: %s",
-			    code_for(r), s->mbox.reason);
+			    reply_code(&s->mbox.fault), s->mbox.fault.text);
 		/* Root is gone for good: no other user can log in now. */
 		return became ? V_END : V_BAD;
 	}
 	s->state = ST_TRANS;
-	totals(s, &n, &octets);
+	mbox_totals(&s->mbox, &n, &octets);
 	log_msg(LOG_INFO, "login user=%s from=%s msgs=%zu bytes=%llu",
 	    s->acct.name, s->peer, n, (unsigned long long)octets);
 	return reply_ok(s, "%zu messages (%llu octets)", n,
@@ -151,13 +194,6 @@ cmd_apop(struct session *s, int ac, char **av)
 	return enter_transaction(s);
 }
 
-/* The mechanisms that work for every user this server may see. */
-const char *
-sasl_mechanisms(const struct session *s)
-{
-	return s->cfg->all_plain ? "PLAIN CRAM-MD5" : "PLAIN";
-}
-
 /*
  * One client response in a SASL exchange (RFC 5034 section 4): send the
  * challenge, read a line of up to SASL_LINE_MAX, decode it into dec
@@ -204,13 +240,32 @@ sasl_response(struct session *s, const char *challenge, const char *initial,
 	return v;
 }
 
-/*
- * RFC 5034 AUTH.  Bare AUTH lists the mechanisms (as RFC 1734 clients
- * expect); PLAIN (RFC 4616) takes an initial response or asks for one;
- * CRAM-MD5 (RFC 2195) sends a fresh challenge.
- */
-enum verdict
-cmd_auth(struct session *s, int ac, char **av)
+/* RFC 4616 PLAIN: an initial response, or one asked for. */
+static enum verdict
+mech_plain(struct session *s, int ac, char **av)
+{
+	char dec[SASL_LINE_MAX];
+	enum verdict v;
+	size_t len = 0;
+	int r;
+
+	v = sasl_response(s, "", ac == 2 ? av[1] : NULL, dec, sizeof(dec),
+	    &len);
+	if (v != V_OK)
+		return v;
+	attempt_begins(s);
+	r = auth_plain(s->cfg, dec, len, &s->acct);
+	explicit_bzero(dec, sizeof(dec));
+	if (r == AUTH_MALFORMED)
+		return reply_err(s, "malformed PLAIN response");
+	if (r != AUTH_OK)
+		return login_failed(s, r, "plain");
+	return enter_transaction(s);
+}
+
+/* RFC 2195 CRAM-MD5: a fresh challenge, the digest keyed by the secret. */
+static enum verdict
+mech_cram(struct session *s, int ac, char **av)
 {
 	char dec[SASL_LINE_MAX], challenge[AUTH_STAMP_MAX];
 	char b64[AUTH_STAMP_MAX * 2];
@@ -218,45 +273,42 @@ cmd_auth(struct session *s, int ac, char **av)
 	size_t len = 0;
 	int r;
 
+	(void)av;
+	/* RFC 5034: a server-first mechanism takes no initial response */
+	if (ac == 2)
+		return reply_err(s, "CRAM-MD5 takes no initial response");
+	auth_stamp(challenge, sizeof(challenge));
+	base64_encode((const unsigned char *)challenge, strlen(challenge),
+	    b64, sizeof(b64));
+	v = sasl_response(s, b64, NULL, dec, sizeof(dec), &len);
+	if (v != V_OK)
+		return v;
+	attempt_begins(s);
+	r = auth_cram(s->cfg, challenge, dec, len, &s->acct);
+	explicit_bzero(dec, sizeof(dec));
+	if (r == AUTH_MALFORMED)
+		return reply_err(s, "malformed CRAM-MD5 response");
+	if (r != AUTH_OK)
+		return login_failed(s, r, "cram-md5");
+	return enter_transaction(s);
+}
+
+/*
+ * RFC 5034 AUTH.  Bare AUTH lists the mechanisms (as RFC 1734 clients
+ * expect); a named one runs if it is offered.
+ */
+enum verdict
+cmd_auth(struct session *s, int ac, char **av)
+{
 	if (ac == 0) {
 		reply_ok(s, "mechanisms follow");
-		out_printf(&s->out, "PLAIN\r\n%s.\r\n",
-		    s->cfg->all_plain ? "CRAM-MD5\r\n" : "");
+		login_mechanisms(s, NULL, "\r\n");
+		out_put(&s->out, ".\r\n", 3);
 		return V_OK;
 	}
-	if (strcasecmp(av[0], "PLAIN") == 0) {
-		v = sasl_response(s, "", ac == 2 ? av[1] : NULL, dec,
-		    sizeof(dec), &len);
-		if (v != V_OK)
-			return v;
-		attempt_begins(s);
-		r = auth_plain(s->cfg, dec, len, &s->acct);
-		explicit_bzero(dec, sizeof(dec));
-		if (r == AUTH_MALFORMED)
-			return reply_err(s, "malformed PLAIN response");
-		if (r != AUTH_OK)
-			return login_failed(s, r, "plain");
-		return enter_transaction(s);
-	}
-	if (strcasecmp(av[0], "CRAM-MD5") == 0 && s->cfg->all_plain) {
-		/* RFC 5034: a server-first mechanism takes no initial response */
-		if (ac == 2)
-			return reply_err(s, "CRAM-MD5 takes no initial "
-			    "response");
-		auth_stamp(challenge, sizeof(challenge));
-		base64_encode((const unsigned char *)challenge,
-		    strlen(challenge), b64, sizeof(b64));
-		v = sasl_response(s, b64, NULL, dec, sizeof(dec), &len);
-		if (v != V_OK)
-			return v;
-		attempt_begins(s);
-		r = auth_cram(s->cfg, challenge, dec, len, &s->acct);
-		explicit_bzero(dec, sizeof(dec));
-		if (r == AUTH_MALFORMED)
-			return reply_err(s, "malformed CRAM-MD5 response");
-		if (r != AUTH_OK)
-			return login_failed(s, r, "cram-md5");
-		return enter_transaction(s);
-	}
+	for (size_t i = 0; i < NMECHS; i++)
+		if (strcasecmp(av[0], mechs[i].name) == 0 &&
+		    offered(s, &mechs[i]))
+			return mechs[i].fn(s, ac, av);
 	return reply_err(s, "unsupported mechanism; AUTH lists them");
 }

@@ -1,7 +1,8 @@
 /*
- * The mailbox: open, lock, scan into a small index, stream messages out,
- * and apply deletions in a crash-safe update.  Every byte of mailbox I/O
- * happens behind this interface.
+ * The mailbox: open it (lock, recover an interrupted update, scan), hand
+ * out the bytes of its messages, compute their UIDs, and apply QUIT's
+ * deletions.  It knows the mbox format, not POP3: what goes on the wire
+ * is the session's business.
  */
 #ifndef MBOX_H
 #define MBOX_H
@@ -10,25 +11,13 @@
 #include <sys/types.h>
 #include <time.h>
 
-struct out;
-
-/* Results of the calls below, mapped by the session onto RFC 3206 codes. */
-#define MBOX_OK		0
-#define MBOX_INUSE	1	/* another session holds it: [IN-USE] */
-#define MBOX_TEMP	2	/* lock timeout, I/O error, changed: [SYS/TEMP] */
-#define MBOX_PERM	3	/* not an mbox, not a file, no access: [SYS/PERM] */
+#include "fault.h"
+#include "params.h"
+#include "spool.h"
 
 #define MSG_DELETED	0x01
 #define MSG_NOEOL	0x02	/* the file ends inside its last line */
 #define MSG_XUIDL	0x04	/* uid comes from its X-UIDL header */
-
-#define UID_MAX		70	/* RFC 1939: 1 to 70 characters */
-#define UID_BYTES	12	/* 96 bits of MD5: 24 hex digits, and unique */
-
-/* Scan, stream and update in 128 KB pieces: few syscalls, small RSS. */
-#ifndef MBOX_BUF_SIZE		/* the fuzz build uses 256 to reach the edges */
-#define MBOX_BUF_SIZE	(128 * 1024)
-#endif
 
 /* One message: 48 bytes, the only per-message memory we keep. */
 struct msg {
@@ -43,13 +32,8 @@ struct msg {
 };
 
 struct mbox {
-	const char	*path;
-	int		fd;		/* -1: no file, an empty mailbox */
-	int		session_fd;	/* PATH.pop3d: session lock and journal */
-	char		*session_path;
-	int		dotlocked;
-	char		*dotlock_path;
-	time_t		dotlock_touched;	/* renewed while held */
+	struct spool	spool;		/* the file and its locks */
+	struct fault	fault;		/* why the last call failed */
 	struct msg	*msgs;
 	size_t		count;
 	off_t		scanned;	/* file size the index describes */
@@ -57,30 +41,26 @@ struct mbox {
 	ino_t		ino;
 	struct timespec	mtime;		/* as seen when scanned */
 	struct timespec	ctime;
-	char		reason[256];	/* why the last call failed */
-	char		*buf;		/* I/O buffer: scan, stream, update */
-	off_t		buf_off;	/* what it holds for streaming */
+	char		*buf;		/* MBOX_BUF_SIZE: scan, then a cache */
+	off_t		buf_off;	/* what it holds for reading */
 	size_t		buf_len;	/* 0: nothing (the scan used it) */
 	int		uids_ready;	/* computed on the first UIDL */
 };
 
+/*
+ * Every call that can fail returns 0, or -1 with m->fault saying why
+ * (mbox_peek: NULL).
+ */
+void	mbox_init(struct mbox *);
 int	mbox_open(struct mbox *, const char *);
 void	mbox_close(struct mbox *);
-int	mbox_send(struct mbox *, size_t, int, uint64_t, struct out *);
-int	mbox_read(int, void *, size_t, off_t);
+void	mbox_totals(const struct mbox *, size_t *, uint64_t *);
+void	mbox_span(const struct mbox *, size_t, off_t *, off_t *);
 const char *mbox_peek(struct mbox *, off_t, size_t, size_t *);
-
-/* mbox_uid.c */
 int	mbox_uid(struct mbox *, size_t, char[UID_MAX + 1]);
 int	mbox_update(struct mbox *);
 
-/* mbox_lock.c */
-int	mbox_lock(struct mbox *);
-void	mbox_unlock(struct mbox *);
-void	mbox_lock_touch(struct mbox *);
-int	mbox_session_lock(struct mbox *);
-
-/* mbox_scan.c */
+/* Within the mailbox layer: mbox.c calls the scan. */
 int	mbox_scan(struct mbox *);
 
 #endif

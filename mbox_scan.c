@@ -3,17 +3,16 @@
  * index.  A message starts at a line beginning "From " at the start of the
  * file or right after an empty line; that empty line is the separator and
  * belongs to no message, and so does one empty line at the end of the
- * file.  Octet counts are what RETR will send: every line ending in CR LF,
- * without the dot-stuffing.  UIDs are left to mbox_uid.c, which reads only
+ * file.  Octet counts are what RETR will send, by the rules of wire.h.  UIDs are left to mbox_uid.c, which reads only
  * the headers, and only when a client asks for UIDL.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "fileio.h"
 #include "mbox.h"
+#include "wire.h"
 
 /* Bytes wanted at a line start: "From " or an empty CR LF line. */
 #define LOOKAHEAD	8
@@ -24,11 +23,13 @@ struct scan {
 	size_t		pos, len;
 	off_t		base;		/* file offset of buf[0] */
 	off_t		end;		/* size being scanned */
-	size_t		alloc;
+	struct msg	*msgs;		/* the index being built */
+	size_t		count, alloc;
 	struct msg	*cur;
 	int		prev_blank;
 	off_t		blank_off;	/* the last empty line seen */
 	char		last;		/* last byte consumed */
+	int		not_mbox;	/* the file does not start "From " */
 };
 
 static int
@@ -36,9 +37,8 @@ refill(struct scan *s)
 {
 	size_t keep = s->len - s->pos;
 	off_t want;
-	ssize_t n;
 
-	mbox_lock_touch(s->m);		/* a long scan keeps its dotlock */
+	spool_touch(&s->m->spool);	/* a long scan keeps its dotlock */
 	memmove(s->buf, s->buf + s->pos, keep);
 	s->base += (off_t)s->pos;
 	s->pos = 0;
@@ -46,20 +46,11 @@ refill(struct scan *s)
 	want = s->end - (s->base + (off_t)s->len);
 	if (want > (off_t)(MBOX_BUF_SIZE - s->len))
 		want = (off_t)(MBOX_BUF_SIZE - s->len);
-	while (want > 0) {
-		n = pread(s->m->fd, s->buf + s->len, (size_t)want,
-		    s->base + (off_t)s->len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0) {		/* shrank under our lock: not ours */
-			errno = ESTALE;
-			return -1;
-		}
-		s->len += (size_t)n;
-		want -= n;
-	}
+	/* a file that shrank under our lock is not ours: ESTALE */
+	if (want > 0 && fileio_read_all(s->m->spool.fd, s->buf + s->len,
+	    (size_t)want, s->base + (off_t)s->len) == -1)
+		return -1;
+	s->len += (size_t)want;
 	return 0;
 }
 
@@ -71,24 +62,23 @@ finish_message(struct scan *s, off_t content_end, int strip_blank)
 	if (msg == NULL)
 		return;
 	msg->size = content_end - (msg->from + msg->from_len);
-	if (strip_blank)
-		msg->octets -= 2;	/* the separator line was counted */
+	if (strip_blank)		/* the separator line was counted */
+		msg->octets -= WIRE_EMPTY_LINE;
 	s->cur = NULL;
 }
 
 static int
 start_message(struct scan *s, off_t at)
 {
-	struct mbox *m = s->m;
 	struct msg *p;
 
-	if (m->count == s->alloc) {
+	if (s->count == s->alloc) {
 		s->alloc = s->alloc ? s->alloc * 2 : 64;
-		if ((p = realloc(m->msgs, s->alloc * sizeof(*p))) == NULL)
+		if ((p = realloc(s->msgs, s->alloc * sizeof(*p))) == NULL)
 			return -1;
-		m->msgs = p;
+		s->msgs = p;
 	}
-	s->cur = &m->msgs[m->count++];
+	s->cur = &s->msgs[s->count++];
 	memset(s->cur, 0, sizeof(*s->cur));
 	s->cur->from = at;
 	return 0;
@@ -96,13 +86,13 @@ start_message(struct scan *s, off_t at)
 
 /*
  * Consume one line starting at s->pos: one memchr(3) a line, which is as
- * fast as counting newlines gets.  A bare LF will be sent as CR LF.
+ * fast as counting newlines gets.
  */
 static int
 consume_line(struct scan *s, int is_from)
 {
 	off_t start = s->base + (off_t)s->pos, octets = 0, len;
-	char *p, *nl;
+	char *p, *nl, before;
 	size_t seg;
 
 	for (;;) {
@@ -110,8 +100,12 @@ consume_line(struct scan *s, int is_from)
 		nl = memchr(p, '\n', s->len - s->pos);
 		seg = nl ? (size_t)(nl - p) + 1 : s->len - s->pos;
 		octets += (off_t)seg;
-		if (nl && (seg >= 2 ? nl[-1] : s->last) != '\r')
-			octets++;
+		if (nl) {
+			before = s->last;	/* a line split across reads */
+			if (seg >= 2)
+				before = nl[-1];
+			octets += wire_cr_added(before);
+		}
 		if (seg > 0)
 			s->last = p[seg - 1];
 		s->pos += seg;
@@ -136,7 +130,6 @@ consume_line(struct scan *s, int is_from)
 static int
 scan_lines(struct scan *s)
 {
-	struct mbox *m = s->m;
 	const char *p;
 	size_t avail;
 	off_t at;
@@ -159,9 +152,8 @@ scan_lines(struct scan *s)
 			if (start_message(s, at) == -1)
 				return -1;
 		} else if (s->cur == NULL) {
-			snprintf(m->reason, sizeof(m->reason),
-			    "not an mbox: no From_ line at offset 0");
-			return MBOX_PERM;
+			s->not_mbox = 1;
+			return -1;
 		}
 		blank = p[0] == '\n' || (avail >= 2 && p[0] == '\r' &&
 		    p[1] == '\n');
@@ -190,16 +182,16 @@ finish_last(struct scan *s)
 		finish_message(s, s->end, 0);
 		if (msg->size > 0 && s->last != '\n') {
 			msg->flags |= MSG_NOEOL;
-			msg->octets += 2;
+			msg->octets += WIRE_NOEOL;
 		}
 	}
 }
 
+/* Index the first m->scanned bytes of the mailbox: 0, or -1 and m->fault. */
 int
 mbox_scan(struct mbox *m)
 {
 	struct scan s;
-	int r;
 
 	memset(&s, 0, sizeof(s));
 	s.m = m;
@@ -210,12 +202,17 @@ mbox_scan(struct mbox *m)
 	free(m->msgs);
 	m->msgs = NULL;
 	m->count = 0;
-	if ((r = scan_lines(&s)) != 0) {
-		if (r == -1)
-			snprintf(m->reason, sizeof(m->reason), "scan: %s",
-			    strerror(errno));
-		return r == -1 ? MBOX_TEMP : r;
+	if (scan_lines(&s) == -1) {
+		if (s.not_mbox)
+			fault_set(&m->fault, FAULT_PERM, "not an mbox: no "
+			    "From_ line at offset 0");
+		else
+			fault_sys(&m->fault, FAULT_TEMP, "scan");
+		free(s.msgs);
+		return -1;
 	}
 	finish_last(&s);
-	return MBOX_OK;
+	m->msgs = s.msgs;
+	m->count = s.count;
+	return 0;
 }

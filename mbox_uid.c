@@ -6,8 +6,9 @@
  * characters (UIDs survive a move from a server that wrote them), else 96
  * bits of the MD5 of the From_ line and the headers that mail readers do
  * not rewrite, as 24 hex digits; an X-UIDL of 24 lower-case hex digits is
- * not honoured, so that no X-UIDL can spell another message's UID.  Only the headers are read, and only when a client first
- * asks for UIDL: sessions that never do pay nothing for it.
+ * not honoured, so that no X-UIDL can spell another message's UID.  Only
+ * the headers are read, and only when a client first asks for UIDL:
+ * sessions that never do pay nothing for it.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -17,9 +18,6 @@
 
 #include "md5.h"
 #include "mbox.h"
-
-/* Enough of a header line to see its name and a whole X-UIDL value. */
-#define HEADER_LOOK	128
 
 /* Headers that mail readers rewrite in place; a UID must not follow them. */
 static const char *const volatile_headers[] = {
@@ -224,12 +222,12 @@ make_uids(struct mbox *m)
 		if (digest_headers(m, &m->msgs[i]) == -1)
 			return -1;
 	if (make_unique(m) == -1)
-		return -1;
+		return fault_sys(&m->fault, FAULT_TEMP, "UIDs");
 	m->uids_ready = 1;
 	return 0;
 }
 
-/* Message i's UID as text; -1 if the headers could not be read. */
+/* Message i's UID as text: 0, or -1 if the headers could not be read. */
 int
 mbox_uid(struct mbox *m, size_t i, char uid[UID_MAX + 1])
 {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "priv.h"
 
 /*
  * Become uid/gid for good: supplementary groups, group, user, each
@@ -18,7 +19,7 @@
  * kept as a supplementary group as well.
  */
 int
-auth_become_user(const char *name, uid_t uid, gid_t gid, gid_t extra,
+priv_become_user(const char *name, uid_t uid, gid_t gid, gid_t extra,
     char *why, size_t size)
 {
 	gid_t groups[NGROUPS_MAX + 1];
@@ -97,10 +98,10 @@ spool_group(const char *mailbox)
 
 /* A system account: the session is that user from here on. */
 int
-auth_become(const struct account *a, char *why, size_t size)
+priv_become(const struct account *a, char *why, size_t size)
 {
 	if (!a->system)
 		return 0;
-	return auth_become_user(a->name, a->uid, a->gid,
+	return priv_become_user(a->name, a->uid, a->gid,
 	    spool_group(a->mailbox), why, size);
 }

@@ -1,7 +1,8 @@
 /*
- * What the session's files share: its state, what a command handler
- * tells the loop, and the replies.  pop3d.c holds the loop and the
- * TRANSACTION commands, login.c the AUTHORIZATION ones.
+ * The session: its state, what a command handler tells the loop, and the
+ * files that share them.  session.c runs the loop and the command table,
+ * login.c answers the AUTHORIZATION commands, trans.c the TRANSACTION
+ * ones, retr.c sends messages, reply.c writes what all of them answer.
  */
 #ifndef SESSION_H
 #define SESSION_H
@@ -12,7 +13,7 @@
 #include "auth.h"
 #include "io.h"
 #include "mbox.h"
-#include "pop3d.h"
+#include "params.h"
 
 enum { ST_AUTH = 1, ST_TRANS = 2 };
 
@@ -35,20 +36,35 @@ struct session {
 	unsigned long		retr, dele;
 };
 
+/* session.c */
+int		session_run(const struct auth_config *, int);
+
+/* reply.c */
 enum verdict	reply_ok(struct session *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 enum verdict	reply_err(struct session *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
-const char	*shown(const char *);
-const char	*code_for(int);
-void		 totals(struct session *, size_t *, uint64_t *);
-int		 parse_number(const char *, uint64_t *);
+const char	*reply_code(const struct fault *);
+const char	*reply_arg(const char *);
+int		 reply_number(const char *, uint64_t *);
+void		 reply_log_fault(const struct session *);
 
 /* login.c */
 enum verdict	cmd_user(struct session *, int, char **);
 enum verdict	cmd_pass(struct session *, int, char **);
 enum verdict	cmd_apop(struct session *, int, char **);
 enum verdict	cmd_auth(struct session *, int, char **);
-const char	*sasl_mechanisms(const struct session *);
+void		login_mechanisms(struct session *, const char *, const char *);
+
+/* trans.c */
+enum verdict	cmd_quit(struct session *, int, char **);
+enum verdict	cmd_stat(struct session *, int, char **);
+enum verdict	cmd_list(struct session *, int, char **);
+enum verdict	cmd_retr(struct session *, int, char **);
+enum verdict	cmd_dele(struct session *, int, char **);
+enum verdict	cmd_noop(struct session *, int, char **);
+enum verdict	cmd_rset(struct session *, int, char **);
+enum verdict	cmd_top(struct session *, int, char **);
+enum verdict	cmd_uidl(struct session *, int, char **);
 
 #endif

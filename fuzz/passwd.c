@@ -22,14 +22,6 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-/* auth.c logs through the session's logger; nothing to see here. */
-void
-log_msg(int prio, const char *fmt, ...)
-{
-	(void)prio;
-	(void)fmt;
-}
-
 static void
 die(const char *what, size_t entry)
 {

@@ -31,22 +31,15 @@
 #include <unistd.h>
 
 #include "../io.h"
+#include "../log.h"
 #include "../mbox.h"
-#include "../pop3d.h"
+#include "../retr.h"
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static char dir[256], path[300];
 static int out_fd = -1;
-
-/* The mailbox code logs through the session's logger; nothing to see. */
-void
-log_msg(int prio, const char *fmt, ...)
-{
-	(void)prio;
-	(void)fmt;
-}
 
 static void
 die(const char *what, size_t i)
@@ -80,6 +73,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
+	log_open(1);		/* the rare log line goes to the fuzzer's log */
 	snprintf(dir, sizeof(dir), "%s/fuzz-scan.XXXXXX", tmp ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
@@ -133,8 +127,8 @@ send_message(struct mbox *m, size_t i, int top, uint64_t lines, size_t *len)
 
 	memset(&o, 0, sizeof(o));
 	o.fd = out_fd;
-	if (mbox_send(m, i, top, lines, &o) == -1 || out_flush(&o) == -1)
-		die("mbox_send failed", i);
+	if (retr_send(&o, m, i, top, lines) == -1 || out_flush(&o) == -1)
+		die("retr_send failed", i);
 	return take_output(len);
 }
 
@@ -320,9 +314,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	write_file(path, data, size);
 	r = mbox_open(&m, path);
-	if (r != MBOX_OK) {
+	if (r == -1) {
 		/* "not an mbox" is the only fair answer to bytes in a file */
-		if (r != MBOX_PERM || size == 0 ||
+		if (m.fault.code != FAULT_PERM || size == 0 ||
 		    (size >= 5 && memcmp(data, "From ", 5) == 0))
 			die("mbox_open refused a mailbox", 0);
 		mbox_close(&m);
@@ -353,7 +347,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	if (deleted > 0) {
-		if (mbox_update(&m) != MBOX_OK)
+		if (mbox_update(&m) == -1)
 			die("mbox_update failed", 0);
 		mbox_close(&m);
 		now = read_file(path, &len);
@@ -361,7 +355,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			die("file after update is not the kept messages", 0);
 		free(now);
 		/* a new scan finds exactly the kept messages, unchanged */
-		if (mbox_open(&m, path) != MBOX_OK)
+		if (mbox_open(&m, path) == -1)
 			die("mbox_open after update", 0);
 		check_index(&m, after, elen);
 		if (m.count != count - (size_t)deleted)

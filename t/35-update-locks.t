@@ -122,7 +122,9 @@ tap.ok(ms.read_file(mbox) == sc.expected() and
 #    written, before any block moved; then another program rewrites the
 #    mailbox.  The journal is dropped with a log line, the mailbox left.
 points, _, _ = ms.crash_points(sc, d)
-first_block = [p for p in points if p[0] == 'pwritev'][0]
+# the first write after the plan is synced: the first block's record
+synced = [i for i, p in enumerate(points) if p[0] == 'fdatasync'][0]
+first_block = [p for p in points[synced:] if p[0].startswith('pwrite')][0]
 for what, other in [
         ('shorter', ms.Mailbox([ms.message(9, 50 * K)]).data()),
         ('as long, other messages',

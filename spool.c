@@ -3,7 +3,7 @@
  * dotlock, MBOX.lock (Debian policy 11.6); we take both, in that order, and
  * only for a scan or an update.  A second POP3 session is kept out by a
  * lock on a file of our own, MBOX.pop3d, held for the whole session:
- * delivery agents never look at it.
+ * delivery agents never look at it.  It holds the update's journal too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,28 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mbox.h"
-#include "pop3d.h"
-
-/*
- * How long a scan or an update waits for a delivery to finish.  Both locks
- * are polled without blocking, so the wait is bounded and a delivery agent
- * that takes them in the other order (procmail: dotlock, then fcntl) is
- * never left waiting on us while we wait on it.
- */
-#define LOCK_WAIT_MS	10000
-#define LOCK_RETRY_MS	50
-
-/*
- * A dotlock older than this is taken to be left by a crashed process and
- * removed; delivery agents hold one for seconds.  liblockfile and procmail
- * use similar ages (5 and 17 minutes).  The age is measured with the file
- * server's clock: our own temporary file's mtime, as liblockfile does.
- */
-#define DOTLOCK_STALE_S	300
-
-/* While we hold a dotlock this long, its mtime is renewed (liblockfile). */
-#define DOTLOCK_TOUCH_S	60
+#include "log.h"
+#include "params.h"
+#include "spool.h"
 
 /* This host's name, for dotlock contents and temporary names. */
 static const char *
@@ -71,10 +52,9 @@ elapsed_ms(const struct timespec *since)
 }
 
 static int
-fcntl_lock(int fd, short type, int wait)
+fcntl_lock(int fd, short type)
 {
 	struct flock fl;
-	int tries = LOCK_WAIT_MS / LOCK_RETRY_MS;
 
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = type;
@@ -82,14 +62,21 @@ fcntl_lock(int fd, short type, int wait)
 	for (;;) {
 		if (fcntl(fd, F_SETLK, &fl) == 0)
 			return 0;
-		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
-			return -1;
-		if (!wait || tries-- <= 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EACCES)
 			errno = EAGAIN;
-			return -1;
-		}
-		nap();
+		return -1;
 	}
+}
+
+void
+spool_init(struct spool *s, const char *path)
+{
+	memset(s, 0, sizeof(*s));
+	s->path = path;
+	s->fd = -1;
+	s->session_fd = -1;
 }
 
 /*
@@ -148,20 +135,20 @@ dotlock_try(const char *lock, const char *tmp, time_t *now)
  * removed too.
  */
 static int
-break_lock(struct mbox *m, const struct stat *st, const char *why)
+break_lock(struct spool *s, const struct stat *st, const char *why)
 {
 	struct stat again;
 
-	if (lstat(m->dotlock_path, &again) == -1 ||
+	if (lstat(s->dotlock_path, &again) == -1 ||
 	    again.st_ino != st->st_ino || again.st_dev != st->st_dev ||
 	    again.st_mtime != st->st_mtime)
 		return 0;
-	if (unlink(m->dotlock_path) == -1) {
+	if (unlink(s->dotlock_path) == -1) {
 		log_msg(LOG_WARNING, "%s: cannot remove %s: %s",
-		    m->dotlock_path, why, strerror(errno));
+		    s->dotlock_path, why, strerror(errno));
 		return 0;
 	}
-	log_msg(LOG_WARNING, "%s: removed %s", m->dotlock_path, why);
+	log_msg(LOG_WARNING, "%s: removed %s", s->dotlock_path, why);
 	return 1;
 }
 
@@ -174,7 +161,7 @@ break_lock(struct mbox *m, const struct stat *st, const char *why)
  * host waits for its age: its process cannot be looked at from here.
  */
 static int
-left_by_dead_session(struct mbox *m)
+left_by_dead_session(struct spool *s)
 {
 	char b[HOST_NAME_MAX + 48], *p;
 	size_t hl = strlen(host_name());
@@ -182,9 +169,9 @@ left_by_dead_session(struct mbox *m)
 	long pid;
 	int fd;
 
-	if (m->session_fd == -1)
+	if (s->session_fd == -1)
 		return 0;
-	fd = open(m->dotlock_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	fd = open(s->dotlock_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC);
 	if (fd == -1)
 		return 0;
@@ -203,47 +190,47 @@ left_by_dead_session(struct mbox *m)
 
 /* A busy dotlock: may it be broken? */
 static int
-break_stale(struct mbox *m, time_t now)
+break_stale(struct spool *s, time_t now)
 {
 	char why[96];
 	struct stat st;
 
-	if (lstat(m->dotlock_path, &st) == -1 || !S_ISREG(st.st_mode))
+	if (lstat(s->dotlock_path, &st) == -1 || !S_ISREG(st.st_mode))
 		return 0;
 	if (now - st.st_mtime > DOTLOCK_STALE_S) {
 		snprintf(why, sizeof(why), "stale lock, %ld seconds old "
 		    "(older than %d)", (long)(now - st.st_mtime),
 		    DOTLOCK_STALE_S);
-		return break_lock(m, &st, why);
+		return break_lock(s, &st, why);
 	}
-	if (left_by_dead_session(m))
-		return break_lock(m, &st, "lock left by a pop3d session that "
+	if (left_by_dead_session(s))
+		return break_lock(s, &st, "lock left by a pop3d session that "
 		    "was killed");
 	return 0;
 }
 
-/* One attempt at the dotlock, breaking a stale one. */
+/* One attempt at the dotlock, breaking a stale one: as dotlock_try(). */
 static int
-dotlock(struct mbox *m)
+dotlock(struct spool *s)
 {
-	size_t len = strlen(m->path);
+	size_t len = strlen(s->path);
 	char *tmp;
 	time_t now = 0;
 	int r;
 
-	if (m->dotlock_path == NULL) {
-		if ((m->dotlock_path = malloc(len + 6)) == NULL)
+	if (s->dotlock_path == NULL) {
+		if ((s->dotlock_path = malloc(len + 6)) == NULL)
 			return -1;
-		snprintf(m->dotlock_path, len + 6, "%s.lock", m->path);
+		snprintf(s->dotlock_path, len + 6, "%s.lock", s->path);
 	}
 	len = len + strlen(host_name()) + 64;
 	if ((tmp = malloc(len)) == NULL)
 		return -1;
-	snprintf(tmp, len, "%s.lock.%s.%ld.%ld", m->path, host_name(),
+	snprintf(tmp, len, "%s.lock.%s.%ld.%ld", s->path, host_name(),
 	    (long)getpid(), (long)time(NULL));
-	r = dotlock_try(m->dotlock_path, tmp, &now);
-	if (r == 0 && break_stale(m, now))
-		r = dotlock_try(m->dotlock_path, tmp, &now);
+	r = dotlock_try(s->dotlock_path, tmp, &now);
+	if (r == 0 && break_stale(s, now))
+		r = dotlock_try(s->dotlock_path, tmp, &now);
 	free(tmp);
 	return r;
 }
@@ -252,10 +239,10 @@ dotlock(struct mbox *m)
  * fcntl(2) on the whole file, then the dotlock, as Debian policy 11.6
  * orders them.  If the dotlock is busy the fcntl lock is let go before we
  * wait: its holder may be waiting for the fcntl lock (procmail takes them
- * the other way round).  Lock timeouts are [SYS/TEMP]: worth retrying.
+ * the other way round).  Lock timeouts are FAULT_TEMP: worth retrying.
  */
 int
-mbox_lock(struct mbox *m)
+spool_lock(struct spool *s, struct fault *f)
 {
 	static int warned;
 	struct timespec start;
@@ -264,30 +251,25 @@ mbox_lock(struct mbox *m)
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
-		if (fcntl_lock(m->fd, F_WRLCK, 0) == 0) {
-			r = dotlock(m);
+		if (fcntl_lock(s->fd, F_WRLCK) == 0) {
+			r = dotlock(s);
 			if (r == 1) {
-				m->dotlocked = 1;
-				m->dotlock_touched = time(NULL);
-				return MBOX_OK;
+				s->dotlocked = 1;
+				s->dotlock_touched = time(NULL);
+				return 0;
 			}
 			if (r == -1)
 				break;
-			fcntl_lock(m->fd, F_UNLCK, 0);
-			held = m->dotlock_path;
+			fcntl_lock(s->fd, F_UNLCK);
+			held = s->dotlock_path;
 		} else if (errno == EAGAIN)
 			held = "its fcntl lock";
-		else {
-			snprintf(m->reason, sizeof(m->reason), "fcntl lock: %s",
-			    strerror(errno));
-			return MBOX_TEMP;
-		}
-		if (elapsed_ms(&start) >= LOCK_WAIT_MS) {
-			snprintf(m->reason, sizeof(m->reason), "mailbox locked "
-			    "by another process (%s) for %d seconds; try "
-			    "again later", held, LOCK_WAIT_MS / 1000);
-			return MBOX_TEMP;
-		}
+		else
+			return fault_sys(f, FAULT_TEMP, "fcntl lock");
+		if (elapsed_ms(&start) >= LOCK_WAIT_MS)
+			return fault_set(f, FAULT_TEMP, "mailbox locked by "
+			    "another process (%s) for %d seconds; try again "
+			    "later", held, LOCK_WAIT_MS / 1000);
 		nap();
 	}
 	/*
@@ -298,35 +280,36 @@ mbox_lock(struct mbox *m)
 	if (!warned++)
 		log_msg(LOG_NOTICE, "%s: cannot create the dotlock (%s); "
 		    "locking the mailbox with fcntl only",
-		    m->dotlock_path ? m->dotlock_path : m->path,
+		    s->dotlock_path ? s->dotlock_path : s->path,
 		    strerror(errno));
-	return MBOX_OK;
+	return 0;
 }
 
 /* During a long scan or update: keep our dotlock from looking stale. */
 void
-mbox_lock_touch(struct mbox *m)
+spool_touch(struct spool *s)
 {
 	time_t now;
 
-	if (!m->dotlocked || (now = time(NULL)) - m->dotlock_touched <
+	if (!s->dotlocked || (now = time(NULL)) - s->dotlock_touched <
 	    DOTLOCK_TOUCH_S)
 		return;
-	if (utimensat(AT_FDCWD, m->dotlock_path, NULL, 0) == -1)
+	if (utimensat(AT_FDCWD, s->dotlock_path, NULL, 0) == -1)
 		log_msg(LOG_WARNING, "%s: cannot renew the lock: %s",
-		    m->dotlock_path, strerror(errno));
-	m->dotlock_touched = now;
+		    s->dotlock_path, strerror(errno));
+	s->dotlock_touched = now;
 }
 
 void
-mbox_unlock(struct mbox *m)
+spool_unlock(struct spool *s)
 {
-	if (m->dotlocked && unlink(m->dotlock_path) == -1 && errno != ENOENT)
+	if (s->dotlocked && unlink(s->dotlock_path) == -1 && errno != ENOENT)
 		log_msg(LOG_ERR, "%s: cannot remove the lock (%s); it is "
-		    "taken as stale after %d seconds", m->dotlock_path,
+		    "taken as stale after %d seconds", s->dotlock_path,
 		    strerror(errno), DOTLOCK_STALE_S);
-	m->dotlocked = 0;
-	fcntl_lock(m->fd, F_UNLCK, 0);
+	s->dotlocked = 0;
+	if (s->fd != -1)
+		fcntl_lock(s->fd, F_UNLCK);
 }
 
 /*
@@ -337,53 +320,70 @@ mbox_unlock(struct mbox *m)
  * in a shared spool could otherwise tell us to move mail around.
  */
 int
-mbox_session_lock(struct mbox *m)
+spool_session_lock(struct spool *s, struct fault *f)
 {
-	size_t len = strlen(m->path) + 7;
+	size_t len = strlen(s->path) + 7;
 	struct stat a, b, box;
 	int e;
 
-	if ((m->session_path = malloc(len)) == NULL)
-		return MBOX_TEMP;
-	snprintf(m->session_path, len, "%s.pop3d", m->path);
-	for (int tries = 0; tries < 10; tries++) {
-		m->session_fd = open(m->session_path, O_RDWR | O_CREAT |
+	if ((s->session_path = malloc(len)) == NULL)
+		return fault_sys(f, FAULT_TEMP, "malloc");
+	snprintf(s->session_path, len, "%s.pop3d", s->path);
+	for (int tries = 0; tries < SESSION_LOCK_TRIES; tries++) {
+		s->session_fd = open(s->session_path, O_RDWR | O_CREAT |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (m->session_fd == -1) {
+		if (s->session_fd == -1) {
 			log_msg(LOG_NOTICE, "%s: cannot create (%s); a second "
 			    "session is not detected and deletions that move "
-			    "mail are refused", m->session_path,
+			    "mail are refused", s->session_path,
 			    strerror(errno));
-			return MBOX_OK;
+			return 0;
 		}
-		if (fcntl_lock(m->session_fd, F_WRLCK, 0) == -1) {
+		if (fcntl_lock(s->session_fd, F_WRLCK) == -1) {
 			e = errno;
-			snprintf(m->reason, sizeof(m->reason),
-			    "another session has this mailbox");
-			close(m->session_fd);
-			m->session_fd = -1;
-			return e == EAGAIN ? MBOX_INUSE : MBOX_TEMP;
+			close(s->session_fd);
+			s->session_fd = -1;
+			return fault_set(f, e == EAGAIN ? FAULT_INUSE :
+			    FAULT_TEMP, "another session has this mailbox");
 		}
-		if (fstat(m->session_fd, &a) == 0 &&
-		    stat(m->session_path, &b) == 0 &&
+		if (fstat(s->session_fd, &a) == 0 &&
+		    stat(s->session_path, &b) == 0 &&
 		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
 			break;
-		close(m->session_fd);
-		m->session_fd = -1;
+		close(s->session_fd);
+		s->session_fd = -1;
 	}
-	if (m->session_fd == -1) {
-		snprintf(m->reason, sizeof(m->reason), "%s keeps changing",
-		    m->session_path);
-		return MBOX_TEMP;
-	}
-	if (!S_ISREG(a.st_mode) || (a.st_uid != geteuid() && (fstat(m->fd,
+	if (s->session_fd == -1)
+		return fault_set(f, FAULT_TEMP, "%s keeps changing",
+		    s->session_path);
+	if (!S_ISREG(a.st_mode) || (a.st_uid != geteuid() && (fstat(s->fd,
 	    &box) == -1 || a.st_uid != box.st_uid))) {
-		snprintf(m->reason, sizeof(m->reason), "%s belongs to uid %ld,"
-		    " neither us nor the mailbox owner; remove it",
-		    m->session_path, (long)a.st_uid);
-		close(m->session_fd);
-		m->session_fd = -1;
-		return MBOX_PERM;
+		close(s->session_fd);
+		s->session_fd = -1;
+		return fault_set(f, FAULT_PERM, "%s belongs to uid %ld, "
+		    "neither us nor the mailbox owner; remove it",
+		    s->session_path, (long)a.st_uid);
 	}
-	return MBOX_OK;
+	return 0;
+}
+
+/*
+ * The session ends: its lock file goes, unless it holds an unfinished
+ * update, which the next session finishes.
+ */
+void
+spool_release(struct spool *s)
+{
+	struct stat st;
+
+	if (s->session_fd != -1) {
+		if (fstat(s->session_fd, &st) == 0 && st.st_size == 0)
+			unlink(s->session_path);
+		close(s->session_fd);
+		s->session_fd = -1;
+	}
+	free(s->session_path);
+	free(s->dotlock_path);
+	s->session_path = NULL;
+	s->dotlock_path = NULL;
 }

@@ -1,0 +1,132 @@
+/*
+ * Every limit and tunable of pop3d, each with the reason it is what it is.
+ * A value that a build may change is guarded by #ifndef and says who
+ * changes it.
+ */
+#ifndef PARAMS_H
+#define PARAMS_H
+
+#define POP3D_VERSION	"1.0"
+
+/* ---- The protocol -------------------------------------------------- */
+
+/*
+ * RFC 2449 section 4: "The maximum length of a command is increased from 47
+ * characters (4 character command, single space, 40 character argument, CRLF)
+ * to 255 octets, including the terminating CRLF."
+ */
+#define CMD_LINE_MAX	255
+
+/*
+ * RFC 5034 section 4: a SASL response line may be longer than a command;
+ * 4096 octets hold any PLAIN or CRAM-MD5 response a real client sends.
+ */
+#define SASL_LINE_MAX	4096
+
+/* Dovecot ends a session after 20 bad commands; a client that far off is lost. */
+#define BAD_COMMANDS_MAX	20
+
+/* RFC 1939 section 3: an autologout timer "of at least 10 minutes". */
+#define IDLE_TIMEOUT_DEFAULT	600
+/* -t: a day is longer than any client waits between two commands. */
+#define IDLE_TIMEOUT_MAX	86400
+
+/* An argument echoed in an -ERR: enough to recognise, too short to abuse. */
+#define SHOWN_ARG_MAX	40
+
+/* RFC 1939 section 7: a unique-id is 1 to 70 characters. */
+#define UID_MAX		70
+/* 96 bits of MD5 as 24 hex digits: unique among any mailbox's messages. */
+#define UID_BYTES	12
+/* Enough of a header line to see its name and a whole X-UIDL value. */
+#define HEADER_LOOK	128
+
+/* ---- Logging in ---------------------------------------------------- */
+
+/*
+ * Failed logins before the session ends.  Every failure is answered
+ * FAIL_DELAY_MS after the attempt began, whatever failed (no such user,
+ * wrong secret, refused account), so neither the answer nor its timing
+ * tells which.  A test build may shorten the delay (make pop3d-fastfail);
+ * the installed binary keeps one second.
+ */
+#define AUTH_FAILURES_MAX	3
+#ifndef FAIL_DELAY_MS
+#define FAIL_DELAY_MS		1000
+#endif
+
+/*
+ * uid 0 cannot log in with a password over POP3: root's mail is read
+ * through an alias.  Sites that disagree build with -DALLOW_UID0_LOGIN=1.
+ */
+#ifndef ALLOW_UID0_LOGIN
+#define ALLOW_UID0_LOGIN	0
+#endif
+
+/* User names: longer ones are refused before they go near a path. */
+#define USER_NAME_MAX	64
+
+/* Password file lines longer than this are refused, not truncated. */
+#define PASSWD_LINE_MAX	1024
+
+/* The host part of an APOP timestamp or a CRAM-MD5 challenge. */
+#define AUTH_HOST_MAX	64
+/* "<pid.clock.random@host>": the rest fits in 64. */
+#define AUTH_STAMP_MAX	(64 + AUTH_HOST_MAX)
+
+/* ---- Buffers ------------------------------------------------------- */
+
+/*
+ * Input is read in 4 KB pieces (a pipelined batch of commands fits); output
+ * is gathered in 64 KB so RETR streams in large writes and a batch of
+ * answers leaves in one.  The fuzz build shrinks both, so small inputs
+ * reach their edges.
+ */
+#ifndef IN_BUF_SIZE
+#define IN_BUF_SIZE	4096
+#endif
+#ifndef OUT_BUF_SIZE
+#define OUT_BUF_SIZE	65536
+#endif
+
+/*
+ * The mailbox is scanned, streamed and updated in 128 KB pieces: few
+ * system calls, a small resident size.  The fuzz build uses 256 bytes so
+ * that messages cross blocks and updates take many moves.
+ */
+#ifndef MBOX_BUF_SIZE
+#define MBOX_BUF_SIZE	(128 * 1024)
+#endif
+
+/* A log line longer than this is cut: it is a log line, not a mail. */
+#define LOG_LINE_MAX	1024
+
+/* ---- Locks --------------------------------------------------------- */
+
+/*
+ * How long a scan or an update waits for a delivery to finish.  Both locks
+ * are polled without blocking, so the wait is bounded and a delivery agent
+ * that takes them in the other order (procmail: dotlock, then fcntl) is
+ * never left waiting on us while we wait on it.
+ */
+#define LOCK_WAIT_MS	10000
+#define LOCK_RETRY_MS	50
+
+/*
+ * A dotlock older than this is taken to be left by a crashed process and
+ * removed; delivery agents hold one for seconds.  liblockfile and procmail
+ * use similar ages (5 and 17 minutes).  The age is measured with the file
+ * server's clock: our own temporary file's mtime, as liblockfile does.
+ */
+#define DOTLOCK_STALE_S	300
+
+/* While we hold a dotlock this long, its mtime is renewed (liblockfile). */
+#define DOTLOCK_TOUCH_S	60
+
+/*
+ * The session lock file may be unlinked by the session that ends just as
+ * we lock it; we retry that often before calling the spool unusable.
+ */
+#define SESSION_LOCK_TRIES	10
+
+#endif

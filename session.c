@@ -1,0 +1,224 @@
+/*
+ * One POP3 session (RFC 1939, 2449, 3206) on stdin/stdout: read a command
+ * line, look it up in one table, let its handler answer through the
+ * buffered writer, and flush when the client has nothing more queued.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "log.h"
+#include "session.h"
+
+struct cmd {
+	const char	*name;
+	int		states;
+	int		min, max;	/* arguments */
+	enum verdict	(*fn)(struct session *, int, char **);
+};
+
+#define REST	(-1)	/* one argument: the rest of the line, spaces too */
+#define ANY	(ST_AUTH | ST_TRANS)
+
+static enum verdict	cmd_capa(struct session *, int, char **);
+
+static const struct cmd cmds[] = {
+	/* name	  states	args		handler */
+	{ "USER", ST_AUTH,	1, 1,		cmd_user },
+	{ "PASS", ST_AUTH,	1, REST,	cmd_pass },	/* may hold spaces */
+	{ "APOP", ST_AUTH,	2, 2,		cmd_apop },
+	{ "AUTH", ST_AUTH,	0, 2,		cmd_auth },
+	{ "QUIT", ANY,		0, 0,		cmd_quit },
+	{ "CAPA", ANY,		0, 0,		cmd_capa },
+	{ "STAT", ST_TRANS,	0, 0,		cmd_stat },
+	{ "LIST", ST_TRANS,	0, 1,		cmd_list },
+	{ "RETR", ST_TRANS,	1, 1,		cmd_retr },
+	{ "DELE", ST_TRANS,	1, 1,		cmd_dele },
+	{ "NOOP", ST_TRANS,	0, 0,		cmd_noop },
+	{ "RSET", ST_TRANS,	0, 0,		cmd_rset },
+	{ "TOP",  ST_TRANS,	2, 2,		cmd_top },
+	{ "UIDL", ST_TRANS,	0, 1,		cmd_uidl },
+	{ NULL, 0, 0, 0, NULL }
+};
+
+/* RFC 2449 CAPA, in both states. */
+static enum verdict
+cmd_capa(struct session *s, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	reply_ok(s, "capability list follows");
+	out_printf(&s->out, "TOP\r\nUIDL\r\n");
+	if (s->state == ST_AUTH) {
+		out_printf(&s->out, "USER\r\n");
+		login_mechanisms(s, "SASL", " ");
+	}
+	out_printf(&s->out, "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
+	    "EXPIRE NEVER\r\nIMPLEMENTATION pop3d-%s\r\n.\r\n",
+	    POP3D_VERSION);
+	return V_OK;
+}
+
+/*
+ * Split the arguments at spaces.  REST takes the rest of the line as it is
+ * (RFC 1939 PASS: "the server may treat spaces in the argument as part of
+ * the password").  Returns the count, or -1 when it does not fit.
+ */
+static int
+split_args(char *rest, const struct cmd *c, char **av)
+{
+	int ac = 0;
+
+	if (c->max == REST) {
+		if (*rest == '\0')
+			return -1;
+		av[0] = rest;
+		return 1;
+	}
+	for (;;) {
+		while (*rest == ' ')
+			rest++;
+		if (*rest == '\0')
+			break;
+		if (ac == c->max)
+			return -1;
+		av[ac++] = rest;
+		while (*rest != ' ' && *rest != '\0')
+			rest++;
+		if (*rest == ' ')
+			*rest++ = '\0';
+	}
+	return ac < c->min ? -1 : ac;
+}
+
+static const struct cmd *
+lookup_cmd(const char *name)
+{
+	for (const struct cmd *c = cmds; c->name; c++)
+		if (strcasecmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static enum verdict
+dispatch(struct session *s, char *line)
+{
+	char *av[2], *rest;
+	const struct cmd *c;
+	int ac;
+
+	rest = line + strcspn(line, " ");
+	if (*rest == ' ')
+		*rest++ = '\0';
+	if ((c = lookup_cmd(line)) == NULL)
+		return reply_err(s, "unknown command");
+	if (!(c->states & s->state))
+		return reply_err(s, "%s is not valid in this state", c->name);
+	if ((ac = split_args(rest, c, av)) == -1)
+		return reply_err(s, "%s: wrong arguments", c->name);
+	return c->fn(s, ac, av);
+}
+
+static void
+peer_name(struct session *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const char *env;
+	int one = 1;
+
+	snprintf(s->peer, sizeof(s->peer), "-");
+	if (getpeername(0, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->
+			    sin_addr, s->peer, sizeof(s->peer));
+		else if (ss.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->
+			    sin6_addr, s->peer, sizeof(s->peer));
+		/* the terminator never waits for a delayed ACK */
+		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+			(void)setsockopt(1, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
+		return;
+	}
+	/* launchers that hand us a pipe say who is calling */
+	if ((env = getenv("REMOTE_ADDR")) != NULL ||
+	    (env = getenv("TCPREMOTEIP")) != NULL ||
+	    (env = getenv("REMOTE_HOST")) != NULL)
+		snprintf(s->peer, sizeof(s->peer), "%s", env);
+}
+
+int
+session_run(const struct auth_config *cfg, int timeout)
+{
+	static struct session s;
+	char line[SASL_LINE_MAX];
+	struct timeval send_limit = { timeout, 0 };
+	enum verdict v = V_OK;
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	s.cfg = cfg;
+	s.state = ST_AUTH;
+	s.in.fd = 0;
+	s.in.timeout_ms = timeout * 1000;
+	s.out.fd = 1;
+	mbox_init(&s.mbox);
+	peer_name(&s);
+	/*
+	 * A client that stops reading is as idle as one that stops writing:
+	 * a send blocked this long fails (EAGAIN) and ends the session, which
+	 * would otherwise hold the mailbox forever.  Not a socket: no limit.
+	 */
+	(void)setsockopt(1, SOL_SOCKET, SO_SNDTIMEO, &send_limit,
+	    sizeof(send_limit));
+	/*
+	 * The APOP timestamp only when APOP works for every user: clients
+	 * such as curl use APOP whenever it is offered and never fall back.
+	 */
+	if (cfg->all_plain) {
+		auth_stamp(s.stamp, sizeof(s.stamp));
+		reply_ok(&s, "POP3 server ready %s", s.stamp);
+	} else
+		reply_ok(&s, "POP3 server ready");
+	for (;;) {
+		if (!in_pending(&s.in) && out_flush(&s.out) == -1)
+			break;
+		r = in_line(&s.in, line, CMD_LINE_MAX);
+		if (r == LINE_EOF) {
+			if (s.in.timed_out) {
+				reply_err(&s, "idle for too long, closing");
+				out_flush(&s.out);
+				log_msg(LOG_INFO, "timeout user=%s from=%s",
+				    s.user[0] ? s.user : "-", s.peer);
+			}
+			break;
+		}
+		if (r == LINE_BAD)
+			v = reply_err(&s, "line too long or not text");
+		else
+			v = dispatch(&s, line);
+		explicit_bzero(line, sizeof(line));
+		if (v == V_QUIT || v == V_END || s.out.failed)
+			break;
+		s.bad = v == V_BAD ? s.bad + 1 : 0;
+		if (s.bad >= BAD_COMMANDS_MAX) {
+			reply_err(&s, "too many bad commands, closing");
+			break;
+		}
+	}
+	out_flush(&s.out);
+	if (s.state == ST_TRANS && v != V_QUIT)
+		log_msg(LOG_INFO, "logout user=%s retr=%lu dele=0 left=%zu "
+		    "(session ended without QUIT, nothing deleted)",
+		    s.acct.name, s.retr, s.mbox.count);
+	mbox_close(&s.mbox);
+	auth_free(&s.acct);
+	return 0;
+}

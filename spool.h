@@ -1,0 +1,31 @@
+/*
+ * The spool: a mailbox file and the locks around it.  Every lock and lock
+ * file pop3d takes is taken and let go here: fcntl(2) on the mailbox, the
+ * dotlock MBOX.lock, and MBOX.pop3d, the session lock that also holds the
+ * update's journal.
+ */
+#ifndef SPOOL_H
+#define SPOOL_H
+
+#include <time.h>
+
+#include "fault.h"
+
+struct spool {
+	const char	*path;		/* the mailbox */
+	int		fd;		/* the mailbox, opened by the caller */
+	int		session_fd;	/* PATH.pop3d, locked; -1: none */
+	char		*session_path;
+	char		*dotlock_path;
+	int		dotlocked;
+	time_t		dotlock_touched;	/* renewed while held */
+};
+
+void	spool_init(struct spool *, const char *);
+int	spool_session_lock(struct spool *, struct fault *);
+int	spool_lock(struct spool *, struct fault *);
+void	spool_touch(struct spool *);
+void	spool_unlock(struct spool *);
+void	spool_release(struct spool *);
+
+#endif

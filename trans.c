@@ -1,0 +1,222 @@
+/*
+ * The TRANSACTION state (RFC 1939 section 5): STAT, LIST, RETR, TOP,
+ * DELE, NOOP, RSET, UIDL, and QUIT, which enters UPDATE.
+ */
+#include <signal.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "retr.h"
+#include "session.h"
+
+/* A message number that names a message not deleted; else the -ERR. */
+static struct msg *
+message(struct session *s, const char *arg, size_t *index)
+{
+	uint64_t n;
+	struct msg *m;
+
+	if (!reply_number(arg, &n)) {
+		reply_err(s, "invalid message number: %s", reply_arg(arg));
+		return NULL;
+	}
+	if (n == 0 || n > s->mbox.count) {
+		reply_err(s, "no such message: %s", reply_arg(arg));
+		return NULL;
+	}
+	m = &s->mbox.msgs[n - 1];
+	if (m->flags & MSG_DELETED) {
+		reply_err(s, "message %llu is deleted", (unsigned long long)n);
+		return NULL;
+	}
+	*index = (size_t)(n - 1);
+	return m;
+}
+
+enum verdict
+cmd_quit(struct session *s, int ac, char **av)
+{
+	size_t n;
+	uint64_t octets;
+	sigset_t all, old;
+	int r;
+
+	(void)ac;
+	(void)av;
+	if (s->state != ST_TRANS) {
+		reply_ok(s, "bye");
+		return V_QUIT;
+	}
+	/* A client that cannot hear us has not seen what it deletes. */
+	if (out_flush(&s->out) == -1)
+		return V_END;
+	/* UPDATE runs to its end: a signal now would only slow recovery. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	r = mbox_update(&s->mbox);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	mbox_totals(&s->mbox, &n, &octets);
+	if (r == -1) {
+		reply_log_fault(s);
+		log_msg(LOG_INFO, "logout user=%s retr=%lu dele=0 left=%zu "
+		    "bytes=%llu (update failed)", s->acct.name, s->retr,
+		    s->mbox.count, (unsigned long long)s->mbox.scanned);
+		reply_err(s, "%s %s", reply_code(&s->mbox.fault),
+		    s->mbox.fault.text);
+		return V_QUIT;
+	}
+	log_msg(LOG_INFO, "logout user=%s retr=%lu dele=%lu left=%zu "
+	    "bytes=%llu", s->acct.name, s->retr, s->dele, n,
+	    (unsigned long long)octets);
+	reply_ok(s, "bye, %zu messages left", n);
+	return V_QUIT;
+}
+
+enum verdict
+cmd_stat(struct session *s, int ac, char **av)
+{
+	size_t n;
+	uint64_t octets;
+
+	(void)ac;
+	(void)av;
+	mbox_totals(&s->mbox, &n, &octets);
+	return reply_ok(s, "%zu %llu", n, (unsigned long long)octets);
+}
+
+enum verdict
+cmd_list(struct session *s, int ac, char **av)
+{
+	struct msg *m;
+	size_t i, n;
+	uint64_t octets;
+
+	if (ac == 1) {
+		if ((m = message(s, av[0], &i)) == NULL)
+			return V_BAD;
+		return reply_ok(s, "%zu %llu", i + 1,
+		    (unsigned long long)m->octets);
+	}
+	mbox_totals(&s->mbox, &n, &octets);
+	reply_ok(s, "%zu messages (%llu octets)", n,
+	    (unsigned long long)octets);
+	for (i = 0; i < s->mbox.count; i++)
+		if (!(s->mbox.msgs[i].flags & MSG_DELETED))
+			out_printf(&s->out, "%zu %llu\r\n", i + 1,
+			    (unsigned long long)s->mbox.msgs[i].octets);
+	out_put(&s->out, ".\r\n", 3);
+	return V_OK;
+}
+
+static enum verdict
+uid_failed(struct session *s)
+{
+	reply_log_fault(s);
+	return reply_err(s, "[SYS/TEMP] cannot read the mailbox");
+}
+
+enum verdict
+cmd_uidl(struct session *s, int ac, char **av)
+{
+	char uid[UID_MAX + 1];
+	size_t i;
+
+	if (ac == 1) {
+		if (message(s, av[0], &i) == NULL)
+			return V_BAD;
+		if (mbox_uid(&s->mbox, i, uid) == -1)
+			return uid_failed(s);
+		return reply_ok(s, "%zu %s", i + 1, uid);
+	}
+	/* the first UIDL reads the headers: fail before the +OK */
+	if (s->mbox.count > 0 && mbox_uid(&s->mbox, 0, uid) == -1)
+		return uid_failed(s);
+	reply_ok(s, "unique-id listing follows");
+	for (i = 0; i < s->mbox.count; i++)
+		if (!(s->mbox.msgs[i].flags & MSG_DELETED)) {
+			if (mbox_uid(&s->mbox, i, uid) == -1)
+				return V_END;
+			out_printf(&s->out, "%zu %s\r\n", i + 1, uid);
+		}
+	out_put(&s->out, ".\r\n", 3);
+	return V_OK;
+}
+
+static enum verdict
+send_message(struct session *s, size_t i, int top, uint64_t lines)
+{
+	if (retr_send(&s->out, &s->mbox, i, top, lines) == -1) {
+		if (!s->out.failed)
+			reply_log_fault(s);
+		return V_END;	/* a half-sent message: hang up */
+	}
+	return V_OK;
+}
+
+enum verdict
+cmd_retr(struct session *s, int ac, char **av)
+{
+	struct msg *m;
+	size_t i;
+
+	(void)ac;
+	if ((m = message(s, av[0], &i)) == NULL)
+		return V_BAD;
+	reply_ok(s, "%llu octets", (unsigned long long)m->octets);
+	s->retr++;
+	return send_message(s, i, 0, 0);
+}
+
+enum verdict
+cmd_top(struct session *s, int ac, char **av)
+{
+	uint64_t lines;
+	size_t i;
+
+	(void)ac;
+	if (message(s, av[0], &i) == NULL)
+		return V_BAD;
+	if (!reply_number(av[1], &lines))
+		return reply_err(s, "invalid line count: %s",
+		    reply_arg(av[1]));
+	reply_ok(s, "top of message follows");
+	return send_message(s, i, 1, lines);
+}
+
+enum verdict
+cmd_dele(struct session *s, int ac, char **av)
+{
+	struct msg *m;
+	size_t i;
+
+	(void)ac;
+	if ((m = message(s, av[0], &i)) == NULL)
+		return V_BAD;
+	m->flags |= MSG_DELETED;
+	s->dele++;
+	return reply_ok(s, "message %zu deleted", i + 1);
+}
+
+enum verdict
+cmd_noop(struct session *s, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	return reply_ok(s, NULL);
+}
+
+enum verdict
+cmd_rset(struct session *s, int ac, char **av)
+{
+	size_t n;
+	uint64_t octets;
+
+	(void)ac;
+	(void)av;
+	for (size_t i = 0; i < s->mbox.count; i++)
+		s->mbox.msgs[i].flags &= (uint8_t)~MSG_DELETED;
+	s->dele = 0;
+	mbox_totals(&s->mbox, &n, &octets);
+	return reply_ok(s, "%zu messages (%llu octets)", n,
+	    (unsigned long long)octets);
+}
