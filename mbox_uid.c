@@ -178,7 +178,7 @@ uid_cmp(const void *a, const void *b)
 static int
 make_unique(struct mbox *m)
 {
-	unsigned char first[UID_BYTES];
+	unsigned char first[UID_BYTES], kb[4];
 	uint32_t *order, k = 0;
 	struct md5 ctx;
 	size_t i;
@@ -205,9 +205,14 @@ make_unique(struct mbox *m)
 			continue;
 		}
 		k++;
+		/* little-endian on every host: UIDs must not follow the CPU */
+		kb[0] = (unsigned char)k;
+		kb[1] = (unsigned char)(k >> 8);
+		kb[2] = (unsigned char)(k >> 16);
+		kb[3] = (unsigned char)(k >> 24);
 		md5_init(&ctx);
 		md5_update(&ctx, first, UID_BYTES);
-		md5_update(&ctx, &k, sizeof(k));
+		md5_update(&ctx, kb, sizeof(kb));
 		final_uid(&ctx, o->uid);
 		o->flags &= (uint8_t)~MSG_XUIDL;
 	}
