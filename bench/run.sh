@@ -12,6 +12,9 @@
 # Environment:
 #	POP3D=../pop3d		the binary under test (skipped with a note if
 #				missing)
+#	POP3D_BASE=PATH		another pop3d build, run as server "pop3d-base"
+#				beside it with the same options, so that a
+#				change is measured against its base in one run
 #	SERVERS="pop3d popa3d dovecot mailutils"
 #	REPS=N			runs per case and server (default 7 on the
 #				small mailbox, 3 on the others)
@@ -34,6 +37,11 @@ cd "$here" || exit 1
 FULL=${FULL:-0}
 POP3D=${POP3D:-../pop3d}
 SERVERS=${SERVERS:-pop3d popa3d dovecot mailutils}
+POP3D_BASE=${POP3D_BASE:-}
+if [ -n "$POP3D_BASE" ]; then
+	case " $SERVERS " in *" pop3d-base "*) ;; *) SERVERS=$(echo "$SERVERS" |
+	    sed 's/\bpop3d\b/pop3d pop3d-base/') ;; esac
+fi
 NODELAY=${NODELAY:-1}
 POP3D_SECRET=${POP3D_SECRET:-shadow}
 TIMEOUT=${TIMEOUT:-300}
@@ -119,12 +127,14 @@ EOF
 
 # The command each inetd-style server runs for one connection.
 server_command() {	# server sessions
+	local bin=$POP3D
 	case $1 in
-	pop3d)
+	pop3d|pop3d-base)
+		[ "$1" = pop3d-base ] && bin=$POP3D_BASE
 		if [ "$2" = 1 ]; then
-			echo "$POP3D -f $SPOOL/benchuser -p $passwd_pop3d $pop3d_drop"
+			echo "$bin -f $SPOOL/benchuser -p $passwd_pop3d $pop3d_drop"
 		else
-			echo "$POP3D -m $SPOOL/%u -p $passwd_pop3d"
+			echo "$bin -m $SPOOL/%u -p $passwd_pop3d"
 		fi ;;
 	popa3d)
 		echo "$out/peers/popa3d/usr/sbin/popa3d" ;;
@@ -353,7 +363,7 @@ case " $SERVERS " in *" dovecot "*) start_dovecot ;; esac
 	echo "# servers: $SERVERS"
 	for s in $SERVERS; do
 		case $s in
-		pop3d) echo "#   pop3d: $($POP3D -V 2>&1 | head -1): $(server_command pop3d 1 | sed "s|$here/||g"); x$CONCURRENT: $(server_command pop3d $CONCURRENT | sed "s|$here/||g")" ;;
+		pop3d|pop3d-base) echo "#   $s: $($(server_command "$s" 1 | cut -d' ' -f1) -V 2>&1 | head -1): $(server_command "$s" 1 | sed "s|$here/||g"); x$CONCURRENT: $(server_command "$s" $CONCURRENT | sed "s|$here/||g")" ;;
 		popa3d) echo "#   popa3d $(dpkg-deb -f "$out"/peers/popa3d_*.deb Version) (Debian package, unpacked): popa3d (inetd mode; PAM; /var/mail/USER)" ;;
 		dovecot) echo "#   dovecot $(dovecot --version): dovecot -F -c peers/dovecot.conf.in (daemon; pop3-login + pop3 processes; passdb shadow, userdb passwd; mbox INBOX=/var/mail/%u)" ;;
 		mailutils) echo "#   $(/usr/sbin/pop3d --version | head -1): /usr/sbin/pop3d --inetd --config-file=mailutils.conf (PAM; /var/mail/USER)" ;;
