@@ -6,15 +6,17 @@
 # failure must leave the original or the planned result at once; and the
 # next session must find one of those two, byte for byte.
 import os
+import shutil
 import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mboxsafe as ms  # noqa: E402
+from pop3lib import Tap, need_pop3d  # noqa: E402
 
-tap = ms.TAP()
-ms.need_pop3d(tap)
-ms.STRACE = ms.need_strace(tap)
+tap = Tap()
+need_pop3d(tap)
+ms.need_strace(tap)
 
 total = 0
 failed = 0
@@ -24,7 +26,7 @@ for sc in ms.crash_scenarios():
     try:
         points, _, _ = ms.crash_points(sc, d)
     finally:
-        ms.shutil.rmtree(d, ignore_errors=True)
+        shutil.rmtree(d, ignore_errors=True)
     modes = [('ENOSPC', ''), ('ENOSPC', '+'), ('EIO', ''), ('EIO', '+'),
              ('EDQUOT', '')]
     for errname, persist in modes:
@@ -39,6 +41,6 @@ for sc in ms.crash_scenarios():
                '%s: %s %s at each of %d writing syscalls' % (
                    sc.name, errname,
                    'from there on' if persist else 'once', len(pts)), diag)
-tap.note('failure points: %d in all; runs that lost or damaged mail: %d'
+tap.diag('failure points: %d in all; runs that lost or damaged mail: %d'
          % (total, failed))
 tap.done()
