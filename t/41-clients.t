@@ -367,7 +367,7 @@ same_bytes "$TMP/expected/2" "$TMP/curl.first" "curl: message 2 is now message 1
 
 TMUX_SOCKET=pop3d-test-$$
 unset TMUX		# a private server even when the tests run inside tmux
-cleanup_commands+=("tmux -L $TMUX_SOCKET kill-server")
+at_exit "tmux -L $TMUX_SOCKET kill-server"
 cat >"$TMP/muttrc" <<EOF
 set folder=$TMP/mutt
 set spoolfile=$TMP/mutt/spool
