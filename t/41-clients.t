@@ -35,17 +35,10 @@
 . "$(dirname "$0")/launch-lib.sh"
 
 need python3 fetchmail mpop getmail curl mutt tmux
-command -v systemd-socket-activate >/dev/null 2>&1 ||
-    need tcpserver
+need_launcher
 need_pop3d
 setup_tmp
-
-MBOX=$TMP/mbox
-PASSWD=$TMP/passwd
-cp "$FIXTURES/clients.passwd" "$PASSWD"
-chmod 600 "$PASSWD"	# pop3d warns about a password file others can read
-mbox_split "$FIXTURES/clients.mbox" "$TMP/expected"
-message_count=$(ls "$TMP/expected" | wc -l)
+clients_fixture
 export HOME=$TMP/home
 mkdir -p "$HOME"
 # getmail refuses to deliver as root: then it delivers as nobody, which
@@ -77,11 +70,7 @@ mailbox_emptied()
 	    diag "$(wc -c <"$MBOX" 2>/dev/null) bytes left"
 }
 
-if ! start_any_launcher; then
-	ok 1 "a launcher listens"
-	done_testing
-fi
-diag "pop3d behind $LAUNCHER on 127.0.0.1:$PORT"
+start_any_launcher
 
 # ---- fetchmail ----
 

@@ -146,15 +146,27 @@ test_args()
 
 # ---- launchers, each from the file shipped in the source tree ----
 
-# systemd: the ExecStart= of systemd/pop3d@.service, unescaped as systemd
-# would (a leading "-" drops, "%%" is "%"), binary and arguments replaced.
-# Prints one argument per line.
+# exec_start [--virtual] SED-OPTION...: the ExecStart= of
+# systemd/pop3d@.service (with --virtual the commented one, for virtual
+# users), unescaped as systemd would (a leading "-" drops, "%%" is "%"),
+# the binary replaced by POP3D, then edited by the sed options.  Prints one
+# argument per line.
+exec_start()
+{
+	local line='^ExecStart='
+	if [ "${1:-}" = --virtual ]; then
+		line='^#[[:space:]]*ExecStart='
+		shift
+	fi
+	sed -n "s/$line//p" "$TOP/systemd/pop3d@.service" |
+	    sed -e 's/^[-@:+!]*//' -e 's/%%/%/g' \
+		-e "s|^/usr/local/sbin/pop3d|$POP3D|" "$@" | tr ' ' '\n'
+}
+
+# systemd: the unit's command with the test's arguments.
 unit_command()
 {
-	sed -n 's/^ExecStart=//p' "$TOP/systemd/pop3d@.service" |
-	    sed -e 's/^[-@:+!]*//' -e 's/%%/%/g' \
-		-e "s|^/usr/local/sbin/pop3d|$POP3D|" \
-		-e "s|-m /var/mail/%u|$(test_args)|" | tr ' ' '\n'
+	exec_start -e "s|-m /var/mail/%u|$(test_args)|"
 }
 
 start_socket_activate_on()
@@ -236,21 +248,51 @@ start_stunnel()
 	try_start stunnel start_stunnel_on
 }
 
-# The first launcher installed here, for tests that need any one of them.
+# need_launcher: one of the launchers start_any_launcher tries (xinetd, its
+# last resort, is not required).
+need_launcher()
+{
+	command -v systemd-socket-activate >/dev/null 2>&1 || need tcpserver
+}
+
+# start_any_launcher: pop3d behind the first launcher installed here, for
+# tests that need any one of them; LAUNCHER names it.  When none listens, a
+# failing check ends the test.
 start_any_launcher()
 {
+	local status=1
 	if command -v systemd-socket-activate >/dev/null 2>&1; then
 		LAUNCHER=systemd-socket-activate
 		start_socket_activate
+		status=$?
 	elif command -v tcpserver >/dev/null 2>&1; then
 		LAUNCHER=tcpserver
 		start_tcpserver
+		status=$?
 	elif command -v xinetd >/dev/null 2>&1; then
 		LAUNCHER=xinetd
 		start_xinetd
-	else
-		return 1
+		status=$?
 	fi
+	if [ "$status" -ne 0 ]; then
+		ok 1 "a launcher listens"
+		done_testing
+	fi
+	diag "pop3d behind $LAUNCHER on 127.0.0.1:$PORT"
+}
+
+# clients_fixture: the clients' mailbox and users from t/fixtures (alice,
+# wonderland) in TMP: MBOX, PASSWD, TMP/expected/N (what a client must save
+# of message N, see mbox_split) and message_count.
+clients_fixture()
+{
+	MBOX=$TMP/mbox
+	PASSWD=$TMP/passwd
+	cp "$FIXTURES/clients.mbox" "$MBOX"
+	cp "$FIXTURES/clients.passwd" "$PASSWD"
+	chmod 600 "$PASSWD"	# pop3d warns about a password file others can read
+	mbox_split "$FIXTURES/clients.mbox" "$TMP/expected"
+	message_count=$(ls "$TMP/expected" | wc -l)
 }
 
 # ---- expected messages ----
