@@ -23,11 +23,7 @@ ms.need_strace(tap)
 total = 0
 lost = 0
 for sc in ms.crash_scenarios():
-    d = ms.workdir('crash')
-    try:
-        points, answer, clean = ms.crash_points(sc, d)
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    points, answer, clean = ms.crash_points(sc)
     tap.ok(answer is not None and answer.startswith(b'+OK') and clean,
            '%s: without a crash, +OK and the planned result' % sc.name,
            'QUIT answered %r' % answer)
@@ -54,11 +50,7 @@ tmp = ms.workdir('torn')
 torn_total = 0
 if ms.build_torn_lib(tap, tmp):
     for sc in ms.crash_scenarios():
-        d = ms.workdir('crash')
-        try:
-            points, _, _ = ms.crash_points(sc, d)
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
+        points, _, _ = ms.crash_points(sc)
         n = sum(1 for p in points if p[0] in ('pwrite64', 'pwritev'))
         if n == 0:
             continue    # a single truncate: nothing to tear
@@ -81,8 +73,7 @@ tap.diag('torn writes: crash points: %d' % torn_total)
 # A crash during the recovery itself: the next session redoes it.
 sc = [c for c in ms.crash_scenarios() if 'after the crash (journaled' in
       c.name][0]
-d = ms.workdir('crash2')
-mbox, passwd = os.path.join(d, 'mbox'), os.path.join(d, 'passwd')
+d, mbox, passwd, log = ms.workfiles('crash2')
 firsts = []
 second_total = 0
 second_bad = []
@@ -121,8 +112,7 @@ try:
             s.login()
             s.cmd('QUIT')
             s.finish()
-            _, problems = ms.check_recovered(sc, mbox, passwd,
-                                             os.path.join(d, 'log'))
+            _, problems = ms.check_recovered(sc, mbox, passwd, log)
             second_total += 1
             if problems:
                 second_bad.append('first crash %s #%d, second %s #%d: %s'

@@ -25,10 +25,7 @@ need_pop3d(tap)
 need(tap, 'procmail')
 
 DELIVERIES = 120
-d = ms.workdir('delivery')
-mbox = os.path.join(d, 'mbox')
-passwd = os.path.join(d, 'passwd')
-log = os.path.join(d, 'log')
+d, mbox, passwd, log = ms.workfiles('delivery')
 rc = os.path.join(d, 'procmailrc')
 with open(rc, 'w') as f:
     # procmail retries a busy dotlock after LOCKSLEEP seconds (default 8)

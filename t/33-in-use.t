@@ -19,10 +19,7 @@ tap = Tap()
 need_pop3d(tap)
 K = 1024
 
-d = ms.workdir('inuse')
-mbox = os.path.join(d, 'mbox')
-passwd = os.path.join(d, 'passwd')
-log = os.path.join(d, 'log')
+d, mbox, passwd, log = ms.workfiles('inuse')
 box = ms.Mailbox([ms.message(i, n) for i, n in
                   enumerate([5 * K, 150 * K, 7 * K, 9 * K], 1)])
 

@@ -20,12 +20,10 @@ tap = Tap()
 need_pop3d(tap)
 K = 1024
 
-d = ms.workdir('spool')
+d, _, passwd, log = ms.workfiles('spool')
 spool = os.path.join(d, 'spool')
 os.mkdir(spool)
 mbox = os.path.join(spool, 'jack')
-passwd = os.path.join(d, 'passwd')
-log = os.path.join(d, 'log')
 box = ms.Mailbox([ms.message(i, n) for i, n in
                   enumerate([4 * K, 6 * K, 8 * K], 1)])
 

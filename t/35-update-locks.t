@@ -21,10 +21,7 @@ need_pop3d(tap)
 ms.need_strace(tap)
 K = 1024
 
-d = ms.workdir('regress')
-mbox = os.path.join(d, 'mbox')
-passwd = os.path.join(d, 'passwd')
-log = os.path.join(d, 'log')
+d, mbox, passwd, log = ms.workfiles('regress')
 
 
 def fresh(data):

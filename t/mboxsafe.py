@@ -43,6 +43,18 @@ def workdir(name):
     return d
 
 
+def files_in(d):
+    """The files of a workdir: (mailbox, password file, pop3d's log)."""
+    return tuple(os.path.join(d, f) for f in ('mbox', 'passwd', 'log'))
+
+
+def workfiles(name):
+    """A workdir and its files: (directory, mailbox, password file,
+    pop3d's log)."""
+    d = workdir(name)
+    return (d,) + files_in(d)
+
+
 # ---------------------------------------------------------------- mailboxes
 
 def message(seq, size, crlf=False, tag='m'):
@@ -337,8 +349,18 @@ def tail_of(path, nbytes=3000):
         return ''
 
 
-def crash_points(sc, d):
-    """Trace a clean run; its writing syscalls after QUIT are the points."""
+def crash_points(sc, d=None):
+    """
+    Trace a clean run in d (by default a workdir of its own, removed
+    after); its writing syscalls after QUIT are the points.  Returns
+    (points, the QUIT answer, whether the mailbox became the result).
+    """
+    if d is None:
+        d = workdir('points')
+        try:
+            return crash_points(sc, d)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
     mbox = os.path.join(d, 'mbox')
     trace = os.path.join(d, 'trace')
     clean_mailbox(mbox, sc.box.data())
@@ -354,9 +376,7 @@ def one_point(sc, d, name, when, action):
     deliver sc.after and open the mailbox again.  Returns a list of
     problems (empty: this point passed) and the outcome's name.
     """
-    mbox = os.path.join(d, 'mbox')
-    passwd = os.path.join(d, 'passwd')
-    log = os.path.join(d, 'log')
+    mbox, passwd, log = files_in(d)
     if os.path.exists(log):
         os.unlink(log)
     clean_mailbox(mbox, sc.box.data())
