@@ -7,35 +7,29 @@
 #
 # Regenerate an .out only after reading the difference: POP3D_BLESS=1.
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
-pop3d=${POP3D:-$top/pop3d}
-dir=$top/t/sessions
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh"
 
-tests=$(cd "$dir" && ls ./*.in | sed 's|^\./||; s|\.in$||')
-echo "1..$(echo "$tests" | wc -l)"
-n=0
-fail=0
-for t in $tests; do
-	n=$((n + 1))
-	rm -rf "$tmp/box" && mkdir "$tmp/box"
-	mbox=$tmp/box/mbox
+need_pop3d
+setup_tmp
+dir=$SESSIONS
+for t in $(cd "$dir" && ls ./*.in | sed 's|^\./||; s|\.in$||'); do
+	rm -rf "$TMP/box" && mkdir "$TMP/box"
+	mbox=$TMP/box/mbox
 	[ -e "$dir/$t.mbox" ] && cp "$dir/$t.mbox" "$mbox"
 	args=
 	[ -f "$dir/$t.args" ] && args=$(cat "$dir/$t.args")
 	# shellcheck disable=SC2086
-	"$pop3d" $args -f "$mbox" -p "$dir/passwd" -e <"$dir/$t.in" \
-	    >"$tmp/out" 2>"$tmp/log"
+	"$POP3D" $args -f "$mbox" -p "$dir/passwd" -e <"$dir/$t.in" \
+	    >"$TMP/out" 2>"$TMP/log"
 	rc=$?
-	sed '1s/<[^>]*>/<TS>/' "$tmp/out" >"$tmp/got"
+	sed '1s/<[^>]*>/<TS>/' "$TMP/out" >"$TMP/got"
 	why=
 	if [ -n "${POP3D_BLESS:-}" ]; then
-		cp "$tmp/got" "$dir/$t.out"
+		cp "$TMP/got" "$dir/$t.out"
 	fi
-	if ! cmp -s "$tmp/got" "$dir/$t.out"; then
+	if ! cmp -s "$TMP/got" "$dir/$t.out"; then
 		why="output differs"
-		diff <(cat -A "$dir/$t.out") <(cat -A "$tmp/got") | head -20 |
+		diff <(cat -A "$dir/$t.out") <(cat -A "$TMP/got") | head -20 |
 		    sed 's/^/# /'
 	fi
 	if [ -f "$dir/$t.after" ]; then
@@ -45,16 +39,11 @@ for t in $tests; do
 	else
 		[ -e "$mbox" ] && why="$why; a mailbox was created"
 	fi
-	left=$(cd "$tmp/box" && ls -A | grep -v '^mbox$')
+	left=$(cd "$TMP/box" && ls -A | grep -v '^mbox$')
 	[ -n "$left" ] && why="$why; left behind: $left"
 	[ $rc -eq 0 ] || why="$why; exit status $rc"
-	grep -qi 'sanitizer\|runtime error' "$tmp/log" && why="$why; sanitizer report"
-	if [ -z "$why" ]; then
-		echo "ok $n - $t"
-	else
-		echo "not ok $n - $t: ${why#; }"
-		sed 's/^/# log: /' "$tmp/log" | head -5
-		fail=1
-	fi
+	grep -qi 'sanitizer\|runtime error' "$TMP/log" && why="$why; sanitizer report"
+	[ -z "$why" ]
+	ok $? "$t${why:+: ${why#; }}" || sed 's/^/# log: /' "$TMP/log" | head -5
 done
-exit $fail
+done_testing

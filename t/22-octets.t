@@ -3,15 +3,17 @@
 as stored, by an independent model of the mbox rules in README: random
 mailboxes (LF and CR LF, dots, quoted and unquoted From, 8-bit bytes,
 lines longer than pop3d's buffers, a last line without newline)."""
-import os, random, shutil, subprocess, sys, tempfile
+import os
+import random
+import sys
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pop3lib import Tap  # noqa: E402
+from pop3lib import (PASSWD, Tap, need_pop3d, read, talk,  # noqa: E402
+                     tmpdir, write)
 
-top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-pop3d = os.environ.get('POP3D', os.path.join(top, 'pop3d'))
-passwd = os.path.join(top, 't', 'sessions', 'passwd')
 tap = Tap()
+need_pop3d(tap)
 ok = tap.ok
 
 def random_line(r):
@@ -70,46 +72,35 @@ def build(r, crlf):
     return data, expect
 
 def retr_all(mbox, count):
-    cmds = b'USER jack\r\nPASS password\r\nLIST\r\n' + b''.join(
-        b'RETR %d\r\n' % (i + 1) for i in range(count)) + b'QUIT\r\n'
-    out = subprocess.run([pop3d, '-f', mbox, '-p', passwd], input=cmds,
-                         capture_output=True, timeout=60).stdout
-    lines = out.split(b'\r\n')
-    pos = 3
-    assert lines[pos].startswith(b'+OK'), lines[pos]
-    sizes = []
-    pos += 1
-    while lines[pos] != b'.':
-        sizes.append(int(lines[pos].split()[1]))
-        pos += 1
-    pos += 1
+    """LIST and RETR of every message: the sizes and what each RETR
+    sends, lines unstuffed and CR LF ended."""
+    answers = talk(['-f', mbox, '-p', PASSWD],
+                   ['USER jack', 'PASS password', 'LIST'] +
+                   ['RETR %d' % (i + 1) for i in range(count)] + ['QUIT'])[1]
+    listing = answers[2]
+    assert listing.ok, listing.status
+    sizes = [int(line.split()[1]) for line in listing.lines]
     bodies = []
-    for _ in range(count):
-        assert lines[pos].startswith(b'+OK'), lines[pos]
-        pos += 1
-        got = []
-        while lines[pos] != b'.':
-            l = lines[pos]
-            got.append(l[1:] if l.startswith(b'.') else l)
-            pos += 1
-        pos += 1
-        bodies.append(b''.join(l + b'\r\n' for l in got))
+    for a in answers[3:3 + count]:
+        assert a.ok, a.status
+        bodies.append(b''.join(line + b'\r\n' for line in a.lines))
+    assert len(bodies) == count, len(bodies)
     return sizes, bodies
 
-tmp = tempfile.mkdtemp()
-try:
-    r = random.Random(1939)
-    for round_ in range(40):
-        crlf = round_ % 2 == 1
-        data, expect = build(r, crlf)
-        mbox = os.path.join(tmp, 'mbox')
-        open(mbox, 'wb').write(data)
-        sizes, bodies = retr_all(mbox, len(expect))
-        what = f'mailbox {round_} ({"CR LF" if crlf else "LF"}, {len(expect)} messages, {len(data)} bytes)'
-        ok(len(sizes) == len(expect), f'{what}: message count')
-        ok(sizes == [len(b) for b in bodies], f'{what}: LIST octets equal RETR octets')
-        ok(bodies == expect, f'{what}: RETR sends each message as stored')
-        ok(open(mbox, 'rb').read() == data, f'{what}: mailbox untouched')
-finally:
-    shutil.rmtree(tmp)
+
+tmp = tmpdir('octets')
+mbox = os.path.join(tmp, 'mbox')
+r = random.Random(1939)
+for round_ in range(40):
+    crlf = round_ % 2 == 1
+    data, expect = build(r, crlf)
+    write(mbox, data)
+    sizes, bodies = retr_all(mbox, len(expect))
+    what = f'mailbox {round_} ({"CR LF" if crlf else "LF"}, ' \
+        f'{len(expect)} messages, {len(data)} bytes)'
+    ok(len(sizes) == len(expect), f'{what}: message count')
+    ok(sizes == [len(b) for b in bodies],
+       f'{what}: LIST octets equal RETR octets')
+    ok(bodies == expect, f'{what}: RETR sends each message as stored')
+    ok(read(mbox) == data, f'{what}: mailbox untouched')
 tap.done()

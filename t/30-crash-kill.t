@@ -8,24 +8,22 @@
 # result (plus whatever was delivered): nothing lost, nothing partial or
 # merged.  Then the same for a crash during that recovery.
 import os
+import shutil
 import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mboxsafe as ms  # noqa: E402
+from pop3lib import Tap, need_pop3d  # noqa: E402
 
-tap = ms.TAP()
-ms.need_pop3d(tap)
-ms.STRACE = ms.need_strace(tap)
+tap = Tap()
+need_pop3d(tap)
+ms.need_strace(tap)
 
 total = 0
 lost = 0
 for sc in ms.crash_scenarios():
-    d = ms.workdir('crash')
-    try:
-        points, answer, clean = ms.crash_points(sc, d)
-    finally:
-        ms.shutil.rmtree(d, ignore_errors=True)
+    points, answer, clean = ms.crash_points(sc)
     tap.ok(answer is not None and answer.startswith(b'+OK') and clean,
            '%s: without a crash, +OK and the planned result' % sc.name,
            'QUIT answered %r' % answer)
@@ -36,7 +34,7 @@ for sc in ms.crash_scenarios():
         seen[r[3]] = seen.get(r[3], 0) + 1
     total += len(results)
     lost += len(bad)
-    tap.note('%s\ncrash points: %d (%s)' % (
+    tap.diag('%s\ncrash points: %d (%s)' % (
         sc.name, len(results), ', '.join('%s %d' % (k, v) for k, v in
                                          sorted(seen.items(), key=str))))
     diag = '\n'.join('killed at %s #%d:\n%s' % (n, w, '\n'.join(p))
@@ -52,11 +50,7 @@ tmp = ms.workdir('torn')
 torn_total = 0
 if ms.build_torn_lib(tap, tmp):
     for sc in ms.crash_scenarios():
-        d = ms.workdir('crash')
-        try:
-            points, _, _ = ms.crash_points(sc, d)
-        finally:
-            ms.shutil.rmtree(d, ignore_errors=True)
+        points, _, _ = ms.crash_points(sc)
         n = sum(1 for p in points if p[0] in ('pwrite64', 'pwritev'))
         if n == 0:
             continue    # a single truncate: nothing to tear
@@ -72,15 +66,14 @@ if ms.build_torn_lib(tap, tmp):
                'their first byte' % (sc.name, n),
                '\n'.join('torn at write #%d keeping %s:\n%s' % (
                    w, k, '\n'.join(p)) for k, _, w, p, _ in bad[:3]))
-ms.shutil.rmtree(tmp, ignore_errors=True)
+shutil.rmtree(tmp, ignore_errors=True)
 total += torn_total
-tap.note('torn writes: crash points: %d' % torn_total)
+tap.diag('torn writes: crash points: %d' % torn_total)
 
 # A crash during the recovery itself: the next session redoes it.
 sc = [c for c in ms.crash_scenarios() if 'after the crash (journaled' in
       c.name][0]
-d = ms.workdir('crash2')
-mbox, passwd = os.path.join(d, 'mbox'), os.path.join(d, 'passwd')
+d, mbox, passwd, log = ms.workfiles('crash2')
 firsts = []
 second_total = 0
 second_bad = []
@@ -107,35 +100,34 @@ try:
                     os.unlink(mbox + x)
 
         trace = os.path.join(d, 'trace')
-        s = ms.Session(mbox, passwd, wrap=ms.strace_wrap(trace=trace))
+        s = ms.session(mbox, passwd, wrap=ms.strace_wrap(trace=trace))
         s.login()
         s.cmd('QUIT')
-        s.close()
+        s.finish()
         restore()
         for rname, rwhen in ms.update_points(trace, 'PASS'):
             restore()
-            s = ms.Session(mbox, passwd, wrap=ms.strace_wrap(
+            s = ms.session(mbox, passwd, wrap=ms.strace_wrap(
                 rname, rwhen, 'signal=KILL'))
             s.login()
             s.cmd('QUIT')
-            s.close()
-            _, problems = ms.check_recovered(sc, mbox, passwd,
-                                             os.path.join(d, 'log'))
+            s.finish()
+            _, problems = ms.check_recovered(sc, mbox, passwd, log)
             second_total += 1
             if problems:
                 second_bad.append('first crash %s #%d, second %s #%d: %s'
                                   % (name, when, rname, rwhen,
                                      '\n'.join(problems)))
 finally:
-    ms.shutil.rmtree(d, ignore_errors=True)
+    shutil.rmtree(d, ignore_errors=True)
 total += second_total
 lost += len(second_bad)
-tap.note('crash during recovery: %d first crashes, crash points: %d'
+tap.diag('crash during recovery: %d first crashes, crash points: %d'
          % (len(firsts), second_total))
 tap.ok(second_total > 20 and not second_bad,
        'killed again at each writing syscall of the recovery (%d runs): '
        'the next session finds the planned result' % second_total,
        '\n'.join(second_bad[:3]))
-tap.note('crash points: %d in all; runs that lost or damaged mail: %d'
+tap.diag('crash points: %d in all; runs that lost or damaged mail: %d'
          % (total, lost))
 tap.done()

@@ -11,20 +11,17 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mboxsafe as ms  # noqa: E402
+from pop3lib import Tap, need_pop3d  # noqa: E402
 
-tap = ms.TAP()
-ms.need_pop3d(tap)
-ms.STRACE = ms.need_strace(tap)
+tap = Tap()
+need_pop3d(tap)
+ms.need_strace(tap)
 
 total = 0
 failed = 0
 answers = {'+OK': 0, '-ERR': 0, 'none': 0}
 for sc in ms.crash_scenarios():
-    d = ms.workdir('errors')
-    try:
-        points, _, _ = ms.crash_points(sc, d)
-    finally:
-        ms.shutil.rmtree(d, ignore_errors=True)
+    points, _, _ = ms.crash_points(sc)
     modes = [('ENOSPC', ''), ('ENOSPC', '+'), ('EIO', ''), ('EIO', '+'),
              ('EDQUOT', '')]
     for errname, persist in modes:
@@ -39,6 +36,6 @@ for sc in ms.crash_scenarios():
                '%s: %s %s at each of %d writing syscalls' % (
                    sc.name, errname,
                    'from there on' if persist else 'once', len(pts)), diag)
-tap.note('failure points: %d in all; runs that lost or damaged mail: %d'
+tap.diag('failure points: %d in all; runs that lost or damaged mail: %d'
          % (total, failed))
 tap.done()

@@ -9,6 +9,7 @@
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -17,16 +18,14 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mboxsafe as ms  # noqa: E402
+from pop3lib import Tap, need, need_pop3d  # noqa: E402
 
-tap = ms.TAP()
-ms.need_pop3d(tap)
-procmail = ms.need_tool(tap, 'procmail')
+tap = Tap()
+need_pop3d(tap)
+need(tap, 'procmail')
 
 DELIVERIES = 120
-d = ms.workdir('delivery')
-mbox = os.path.join(d, 'mbox')
-passwd = os.path.join(d, 'passwd')
-log = os.path.join(d, 'log')
+d, mbox, passwd, log = ms.workfiles('delivery')
 rc = os.path.join(d, 'procmailrc')
 with open(rc, 'w') as f:
     # procmail retries a busy dotlock after LOCKSLEEP seconds (default 8)
@@ -59,7 +58,7 @@ status = {}
 
 def procmail_deliver(k):
     t = time.time()
-    p = subprocess.run([procmail, '-m', 'MBOX=' + mbox, rc],
+    p = subprocess.run(['procmail', '-m', 'MBOX=' + mbox, rc],
                        input=delivered_message(k), stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, timeout=120)
     return p.returncode, p.stderr[-300:], time.time() - t
@@ -71,7 +70,7 @@ def deliver_all():
 
 
 # An open session holds no lock a delivery agent waits for.
-s = ms.Session(mbox, passwd, log=log)
+s = ms.session(mbox, passwd, log=log)
 ok = s.login()
 rc0, err0, took = procmail_deliver(DELIVERIES + 1)
 # (procmail itself sleeps up to a second after a mailbox changed within
@@ -81,7 +80,7 @@ tap.ok(ok is not None and ok.startswith(b'+OK') and rc0 == 0 and took < 5,
        (ok, err0))
 s.cmd('DELE 1')
 q = s.cmd('QUIT')
-s.close()
+s.finish()
 tap.ok(q is not None and q.startswith(b'+OK') and
        ms.read_file(mbox) == b''.join(seeds[1:]) + stored(DELIVERIES + 1),
        '... and its message is kept by the session\'s update', q)
@@ -95,7 +94,7 @@ sessions = {'ran': 0, 'in use': 0}
 
 
 def one_session():
-    s = ms.Session(mbox, passwd, log=log)
+    s = ms.session(mbox, passwd, log=log)
     try:
         ok = s.login()
         if ok is None or not ok.startswith(b'+OK'):
@@ -108,7 +107,7 @@ def one_session():
             a = s.cmd('TOP %d 0' % n)
             if a is None or not a.startswith(b'+OK'):
                 raise RuntimeError('TOP %d: %r' % (n, a))
-            m = SEQ.search(b''.join(s.multi()))
+            m = SEQ.search(b'\n'.join(s.multi()))
             if m is None:
                 raise RuntimeError('message %d has no X-Seq' % n)
             who = (m.group(1).decode(), int(m.group(2)))
@@ -123,7 +122,7 @@ def one_session():
         else:
             quits['other'].append(q)
     finally:
-        s.close()
+        s.finish()
 
 
 t0 = time.time()
@@ -133,7 +132,7 @@ errors = []
 while agent.is_alive():
     try:
         one_session()
-    except (RuntimeError, ms.Timeout) as e:
+    except (RuntimeError, TimeoutError) as e:
         errors.append(str(e))
     time.sleep(random.uniform(0, 0.03))
 agent.join()
@@ -183,7 +182,7 @@ tap.ok(not wrong, 'each is byte-identical to what was delivered',
        wrong[:10])
 tap.ok(not os.path.exists(mbox + '.lock') and
        not os.path.exists(mbox + '.pop3d'), 'no lock file is left')
-tap.note('%d deliveries, %d sessions (%d refused in use), %.1f s'
+tap.diag('%d deliveries, %d sessions (%d refused in use), %.1f s'
          % (DELIVERIES, sessions['ran'], sessions['in use'], elapsed))
-ms.shutil.rmtree(d, ignore_errors=True)
+shutil.rmtree(d, ignore_errors=True)
 tap.done()

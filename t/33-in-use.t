@@ -6,44 +6,43 @@
 # during the session other than by appending mail is left alone and QUIT
 # answers -ERR [SYS/TEMP] with a reason.
 import os
+import shutil
 import sys
 import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mboxsafe as ms  # noqa: E402
+from pop3lib import Tap, need_pop3d  # noqa: E402
 
-tap = ms.TAP()
-ms.need_pop3d(tap)
+tap = Tap()
+need_pop3d(tap)
 K = 1024
 
-d = ms.workdir('inuse')
-mbox = os.path.join(d, 'mbox')
-passwd = os.path.join(d, 'passwd')
-log = os.path.join(d, 'log')
+d, mbox, passwd, log = ms.workfiles('inuse')
 box = ms.Mailbox([ms.message(i, n) for i, n in
                   enumerate([5 * K, 150 * K, 7 * K, 9 * K], 1)])
 
 # Two sessions at once.
 ms.clean_mailbox(mbox, box.data())
-first = ms.Session(mbox, passwd, log=log)
+first = ms.session(mbox, passwd, log=log)
 ok1 = first.login()
 tap.ok(ok1 is not None and ok1.startswith(b'+OK'), 'first session logs in',
        ok1)
 first.cmd('DELE 2')
-second = ms.Session(mbox, passwd, log=log)
+second = ms.session(mbox, passwd, log=log)
 ok2 = second.login()
 tap.ok(ok2 is not None and ok2.startswith(b'-ERR [IN-USE]'),
        'second session on the same mailbox: -ERR [IN-USE]', ok2)
 q2 = second.cmd('QUIT')
-second.close()
+second.finish()
 tap.ok(q2 is not None and q2.startswith(b'+OK') and
        ms.read_file(mbox) == box.data() and
        os.path.exists(mbox + '.pop3d'),
        '... it quits having changed nothing, the first one\'s lock '
        'file still there', q2)
 q1 = first.cmd('QUIT')
-first.close()
+first.finish()
 tap.ok(q1 is not None and q1.startswith(b'+OK') and
        ms.read_file(mbox) == box.without({2}),
        'the first session\'s deletion is made at its QUIT', q1)
@@ -110,14 +109,14 @@ for name, change, dele in [('truncated', shrink, [3]),
                             rubbish, [4]),
                            ('rewritten, message 1 longer', rewritten, [3])]:
     ms.clean_mailbox(mbox, box.data())
-    s = ms.Session(mbox, passwd, log=log)
+    s = ms.session(mbox, passwd, log=log)
     s.login()
     for k in dele:
         s.cmd('DELE %d' % k)
     change()
     before = ms.read_file(mbox)
     q = s.cmd('QUIT')
-    s.close()
+    s.finish()
     tap.ok(q is not None and q.startswith(b'-ERR [SYS/TEMP]') and
            (b'changed' in q or b'replaced' in q) and
            ms.read_file(mbox) == before,
@@ -128,17 +127,17 @@ for name, change, dele in [('truncated', shrink, [3]),
 for dele in ([1], [4], [1, 2, 3, 4]):
     ms.clean_mailbox(mbox, box.data())
     new = ms.message(1, 4 * K, tag='new')
-    s = ms.Session(mbox, passwd, log=log)
+    s = ms.session(mbox, passwd, log=log)
     s.login()
     for k in dele:
         s.cmd('DELE %d' % k)
     ms.deliver(mbox, new)
     q = s.cmd('QUIT')
-    s.close()
+    s.finish()
     tap.ok(q is not None and q.startswith(b'+OK') and
            ms.read_file(mbox) == box.without(set(dele)) + new,
            'mail delivered during the session, DELE %s: +OK and the new '
            'mail kept' % dele, q)
 
-ms.shutil.rmtree(d, ignore_errors=True)
+shutil.rmtree(d, ignore_errors=True)
 tap.done()

@@ -14,26 +14,25 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mboxsafe as ms  # noqa: E402
+from pop3lib import Tap, need, need_pop3d  # noqa: E402
 
-tap = ms.TAP()
-ms.need_pop3d(tap)
+tap = Tap()
+need_pop3d(tap)
 K = 1024
 
-d = ms.workdir('spool')
+d, _, passwd, log = ms.workfiles('spool')
 spool = os.path.join(d, 'spool')
 os.mkdir(spool)
 mbox = os.path.join(spool, 'jack')
-passwd = os.path.join(d, 'passwd')
-log = os.path.join(d, 'log')
 box = ms.Mailbox([ms.message(i, n) for i, n in
                   enumerate([4 * K, 6 * K, 8 * K], 1)])
 
 pre = []
 if os.geteuid() == 0:
-    setpriv = ms.need_tool(tap, 'setpriv')
+    need(tap, 'setpriv')
     import pwd
     nobody = pwd.getpwnam('nobody')
-    pre = [setpriv, '--reuid=%d' % nobody.pw_uid,
+    pre = ['setpriv', '--reuid=%d' % nobody.pw_uid,
            '--regid=%d' % nobody.pw_gid, '--clear-groups', '--']
 os.chmod(spool, 0o555)
 

@@ -14,13 +14,7 @@ need python3 systemd-socket-activate systemd-analyze tcpserver xinetd \
 need_pop3d
 setup_tmp
 
-MBOX=$TMP/mbox
-PASSWD=$TMP/passwd
-cp "$FIXTURES/clients.mbox" "$MBOX"
-cp "$FIXTURES/clients.passwd" "$PASSWD"
-chmod 600 "$PASSWD"	# pop3d warns about a password file others can read
-mbox_split "$MBOX" "$TMP/expected"
-message_count=$(ls "$TMP/expected" | wc -l)
+clients_fixture
 
 SESSION='USER alice
 PASS wonderland
@@ -247,11 +241,8 @@ check_session inetd "$TMP/inetd.answers"
 # became "mail" before opening it.
 virtual_command()
 {
-	sed -n 's/^#[[:space:]]*ExecStart=//p' "$TOP/systemd/pop3d@.service" |
-	    sed -e 's/^[-@:+!]*//' -e 's/%%/%/g' \
-		-e "s|^/usr/local/sbin/pop3d|$POP3D|" \
-		-e "s|/etc/pop3d/passwd|$TMP/vpasswd|" \
-		-e "s|/var/mail/vhosts/|$TMP/vhosts/|" | tr ' ' '\n'
+	exec_start --virtual -e "s|/etc/pop3d/passwd|$TMP/vpasswd|" \
+	    -e "s|/var/mail/vhosts/|$TMP/vhosts/|"
 }
 start_virtual_on()
 {

@@ -35,17 +35,10 @@
 . "$(dirname "$0")/launch-lib.sh"
 
 need python3 fetchmail mpop getmail curl mutt tmux
-command -v systemd-socket-activate >/dev/null 2>&1 ||
-    need tcpserver
+need_launcher
 need_pop3d
 setup_tmp
-
-MBOX=$TMP/mbox
-PASSWD=$TMP/passwd
-cp "$FIXTURES/clients.passwd" "$PASSWD"
-chmod 600 "$PASSWD"	# pop3d warns about a password file others can read
-mbox_split "$FIXTURES/clients.mbox" "$TMP/expected"
-message_count=$(ls "$TMP/expected" | wc -l)
+clients_fixture
 export HOME=$TMP/home
 mkdir -p "$HOME"
 # getmail refuses to deliver as root: then it delivers as nobody, which
@@ -77,11 +70,7 @@ mailbox_emptied()
 	    diag "$(wc -c <"$MBOX" 2>/dev/null) bytes left"
 }
 
-if ! start_any_launcher; then
-	ok 1 "a launcher listens"
-	done_testing
-fi
-diag "pop3d behind $LAUNCHER on 127.0.0.1:$PORT"
+start_any_launcher
 
 # ---- fetchmail ----
 
@@ -367,7 +356,7 @@ same_bytes "$TMP/expected/2" "$TMP/curl.first" "curl: message 2 is now message 1
 
 TMUX_SOCKET=pop3d-test-$$
 unset TMUX		# a private server even when the tests run inside tmux
-cleanup_commands+=("tmux -L $TMUX_SOCKET kill-server")
+at_exit "tmux -L $TMUX_SOCKET kill-server"
 cat >"$TMP/muttrc" <<EOF
 set folder=$TMP/mutt
 set spoolfile=$TMP/mutt/spool

@@ -5,23 +5,11 @@
 . "$(dirname "$0")/launch-lib.sh"
 
 need python3
-command -v systemd-socket-activate >/dev/null 2>&1 ||
-    need tcpserver
+need_launcher
 need_pop3d
 setup_tmp
-
-MBOX=$TMP/mbox
-PASSWD=$TMP/passwd
-cp "$FIXTURES/clients.mbox" "$MBOX"
-cp "$FIXTURES/clients.passwd" "$PASSWD"
-chmod 600 "$PASSWD"	# pop3d warns about a password file others can read
-mbox_split "$FIXTURES/clients.mbox" "$TMP/expected"
-
-if ! start_any_launcher; then
-	ok 1 "a launcher listens"
-	done_testing
-fi
-diag "pop3d behind $LAUNCHER on 127.0.0.1:$PORT"
+clients_fixture
+start_any_launcher
 
 timeout 120 python3 "$TOP/t/poplib-client.py" "$PORT" "$TMP/expected" \
     >"$TMP/poplib.out" 2>"$TMP/poplib.err"

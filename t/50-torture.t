@@ -8,13 +8,23 @@ status 0 (no crash, no signal), answers a clear -ERR or ends cleanly, and
 the mailbox directory is byte for byte what it was, with no lock or
 journal file left behind.  The fixture is t/sessions/mbox/default (4
 messages, 779 octets) and t/sessions/passwd (jack, "password")."""
-import hashlib, os, random, shutil, socket, stat, subprocess, sys, tempfile
+import hashlib
+import os
+import random
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
 import time
 
-top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-pop3d = os.environ.get('POP3D', os.path.join(top, 'pop3d'))
-fixture = os.path.join(top, 't', 'sessions', 'mbox', 'default')
-passwd_src = os.path.join(top, 't', 'sessions', 'passwd')
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pop3lib import (PASSWD, POP3D, Tap, need, need_pop3d,  # noqa: E402
+                     session_mbox, talk, tmpdir)
+
+fixture = session_mbox('default')
 
 LOGIN = b'USER jack\r\nPASS password\r\n'
 LOGIN_OK = ['+OK send PASS', '+OK 4 messages (779 octets)']
@@ -246,18 +256,11 @@ rows = [
          '+OK bye, 0 messages left'], box='empty'),
 ]
 
-n = 0
-failed = False
-
-
-def ok(cond, name, why=None):
-    global n, failed
-    n += 1
-    print(('ok' if cond else 'not ok'), n, '-', name)
-    if not cond:
-        failed = True
-        if why:
-            print('#', why.replace('\n', '\n# '))
+tap = Tap()
+ok = tap.ok
+need_pop3d(tap)
+if os.geteuid() == 0:
+    need(tap, 'setpriv')    # the unreadable row runs as nobody
 
 
 def snapshot(d):
@@ -315,7 +318,7 @@ def make_box(kind, d):
 
 
 def command(r, mbox, passwd):
-    cmd = [pop3d, '-e', '-f', mbox, '-p', passwd] + r['args']
+    cmd = [POP3D, '-e', '-f', mbox, '-p', passwd] + r['args']
     if r['box'] == 'unreadable' and os.geteuid() == 0:
         # root reads anything: the session runs as nobody instead
         cmd = ['setpriv', '--reuid=65534', '--regid=65534',
@@ -388,10 +391,8 @@ def reference(passwd):
     for c in PIPE_CMDS:
         with tempfile.TemporaryDirectory() as d:
             mbox = make_box('fixture', d)
-            p = subprocess.run([pop3d, '-e', '-f', mbox, '-p', passwd],
-                               input=LOGIN + c + b'\r\n',
-                               stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, timeout=60)
+            _, _, p = talk(['-f', mbox, '-p', passwd],
+                           [b'USER jack', b'PASS password', c])
             lines = p.stdout.decode('latin-1').split('\r\n')[3:-1]
             answers[c] = lines
     return answers
@@ -416,59 +417,54 @@ def check_output(r, out, expect):
             f'tail {lines[len(expect):][:3]!r} / {expect[len(lines):][:3]!r}')
 
 
-tmp = tempfile.mkdtemp()
-os.chmod(tmp, 0o755)        # the unreadable row runs as nobody
-try:
-    passwd = os.path.join(tmp, 'passwd')
-    shutil.copy(passwd_src, passwd)
-    os.chmod(passwd, 0o644)
-    answers = reference(passwd)
-    for i, r in enumerate(rows):
-        box = os.path.join(tmp, f'box{i}')
-        os.mkdir(box)
-        os.chmod(box, 0o755)
-        mbox = make_box(r['box'], box)
-        pw = passwd
-        if 'passwd' in r:
-            pw = os.path.join(tmp, f'passwd{i}')
-            with open(pw, 'wb') as f:
-                f.write(r['passwd'])
-        before = snapshot(box)
-        status, out, log, secs = run(r, command(r, mbox, pw))
-        name = r['name']
-        if status == 'hung':
-            ok(False, f'{name}: pop3d ends by itself', 'killed after 30 s')
-            continue
-        ok(status == 0, f'{name}: pop3d ends with status 0',
-           f'status {status}\n{log.decode("latin-1")[-2000:]}')
-        expect = r['expect']
-        if expect == 'pipelined':
-            expect = LOGIN_OK + [l for c in PIPE_SEQ for l in answers[c]] + \
-                [BYE4]
-        if r['mode'] == 'hangup':
-            why = None
-            if not out.startswith(b'+OK '):
-                why = f'no greeting: {out[:80]!r}'
-            elif len(out) < 65536:
-                why = f'only {len(out)} bytes before the hangup'
-            ok(why is None, f'{name}: the message was being sent', why)
-            ok(b'logout' not in log or b'dele=0' in log,
-               f'{name}: no update logged', log.decode('latin-1')[-500:])
-        elif r['mode'] == 'nonreader':
-            ok(secs < 10, f'{name}: ends within seconds', f'{secs:.1f} s')
-            ok(b'dele=0' in log or b'nothing deleted' in log,
-               f'{name}: the log says nothing was deleted',
-               log.decode('latin-1')[-500:])
-        elif r['mode'] != 'deaf':
-            why = check_output(r, out, expect)
-            ok(why is None, f'{name}: answers', why)
-        if r['mode'] == 'hold':
-            ok(0.9 <= secs < 10, f'{name}: ends after the 1 s timeout',
-               f'{secs:.1f} s')
-        after = snapshot(box)
-        ok(after == before, f'{name}: mailbox unchanged, nothing left behind',
-           f'before {before}\nafter  {after}')
-finally:
-    shutil.rmtree(tmp)
-print(f'1..{n}')
-sys.exit(1 if failed else 0)
+tmp = tmpdir('torture', 0o755)    # the unreadable row runs as nobody
+passwd = os.path.join(tmp, 'passwd')
+shutil.copy(PASSWD, passwd)
+os.chmod(passwd, 0o644)
+answers = reference(passwd)
+for i, r in enumerate(rows):
+    box = os.path.join(tmp, f'box{i}')
+    os.mkdir(box)
+    os.chmod(box, 0o755)
+    mbox = make_box(r['box'], box)
+    pw = passwd
+    if 'passwd' in r:
+        pw = os.path.join(tmp, f'passwd{i}')
+        with open(pw, 'wb') as f:
+            f.write(r['passwd'])
+    before = snapshot(box)
+    status, out, log, secs = run(r, command(r, mbox, pw))
+    name = r['name']
+    if status == 'hung':
+        ok(False, f'{name}: pop3d ends by itself', 'killed after 30 s')
+        continue
+    ok(status == 0, f'{name}: pop3d ends with status 0',
+       f'status {status}\n{log.decode("latin-1")[-2000:]}')
+    expect = r['expect']
+    if expect == 'pipelined':
+        expect = LOGIN_OK + [l for c in PIPE_SEQ for l in answers[c]] + \
+            [BYE4]
+    if r['mode'] == 'hangup':
+        why = None
+        if not out.startswith(b'+OK '):
+            why = f'no greeting: {out[:80]!r}'
+        elif len(out) < 65536:
+            why = f'only {len(out)} bytes before the hangup'
+        ok(why is None, f'{name}: the message was being sent', why)
+        ok(b'logout' not in log or b'dele=0' in log,
+           f'{name}: no update logged', log.decode('latin-1')[-500:])
+    elif r['mode'] == 'nonreader':
+        ok(secs < 10, f'{name}: ends within seconds', f'{secs:.1f} s')
+        ok(b'dele=0' in log or b'nothing deleted' in log,
+           f'{name}: the log says nothing was deleted',
+           log.decode('latin-1')[-500:])
+    elif r['mode'] != 'deaf':
+        why = check_output(r, out, expect)
+        ok(why is None, f'{name}: answers', why)
+    if r['mode'] == 'hold':
+        ok(0.9 <= secs < 10, f'{name}: ends after the 1 s timeout',
+           f'{secs:.1f} s')
+    after = snapshot(box)
+    ok(after == before, f'{name}: mailbox unchanged, nothing left behind',
+       f'before {before}\nafter  {after}')
+tap.done()

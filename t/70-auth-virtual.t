@@ -10,9 +10,9 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pop3lib import (AUTH_FAIL, Session, Tap, apop_digest, build,  # noqa
-                     cram_response, hash_password, mbox, plain_response,
-                     tmpdir, write)
+from pop3lib import (AUTH_FAIL, FASTFAIL, Session, Tap,  # noqa: E402
+                     apop_digest, build, cram_response, hash_password, mbox,
+                     plain_response, tmpdir, write)
 
 tap = Tap()
 build(tap)
@@ -40,13 +40,14 @@ write(mixed, "jack:{PLAIN}password\n"
       "eve:\n" % (jill_hash, jill_hash))
 
 
-def session(passwd=plain):
-    return Session(["-f", box, "-p", passwd])
+def pop3d_with(passwd=plain):
+    """A session on the test mailbox, refusals costing 50 ms."""
+    return Session(["-f", box, "-p", passwd], binary=FASTFAIL)
 
 
 # --- what is offered --------------------------------------------------------
 
-s = session(plain)
+s = pop3d_with(plain)
 stamp = s.stamp()
 tap.ok(stamp is not None and stamp.startswith(b"<") and b"@" in stamp,
        "all {PLAIN}: the greeting carries an APOP timestamp",
@@ -58,12 +59,12 @@ tap.ok(b"SASL PLAIN CRAM-MD5" in capa and b"USER" in capa,
 tap.ok(s.cmd("AUTH").startswith(b"+OK"), "bare AUTH answers +OK")
 tap.eq(s.multi(), [b"PLAIN", b"CRAM-MD5"],
        "all {PLAIN}: bare AUTH lists PLAIN and CRAM-MD5")
-s2 = session(plain)
+s2 = pop3d_with(plain)
 tap.ok(s2.stamp() != stamp, "each session gets its own timestamp")
 s2.finish()
 s.finish()
 
-s = session(mixed)
+s = pop3d_with(mixed)
 tap.ok(s.greeting.startswith(b"+OK") and b"<" not in s.greeting,
        "a crypt(3) user: no APOP timestamp in the greeting", s.greeting)
 s.cmd("CAPA")
@@ -91,7 +92,7 @@ s.finish()
 
 # --- USER and PASS ----------------------------------------------------------
 
-s = session(plain)
+s = pop3d_with(plain)
 answers = [s.cmd("USER " + u) for u in
            ("jack", "nosuchuser", "../../etc/passwd", "x" * 200)]
 tap.ok(len(set(answers)) == 1 and answers[0].startswith(b"+OK"),
@@ -103,7 +104,7 @@ tap.ok(r.startswith(b"+OK"), "PASS keeps spaces inside the password", r)
 s.cmd("QUIT")
 s.finish()
 
-s = session(mixed)
+s = pop3d_with(mixed)
 fails = []
 s.cmd("USER nosuchuser")
 fails.append(s.cmd("PASS password"))
@@ -120,7 +121,7 @@ tap.ok(s.closed(), "the session ends after three failed logins")
 status, err = s.finish()
 tap.ok(err.count("auth failed") == 3, "each failure is logged", err)
 
-s = session(mixed)
+s = pop3d_with(mixed)
 s.cmd("USER eve")
 tap.eq(s.cmd("PASS "), b"-ERR PASS: wrong arguments",
        "an empty PASS is not a password")
@@ -138,13 +139,14 @@ os.makedirs(spool)
 for name, what in (("../../etc/passwd", "a path"),
                    (".hidden", "a leading dot"),
                    ("l" * 65, "65 characters")):
-    s = Session(["-m", os.path.join(spool, "%u"), "-p", plain])
+    s = Session(["-m", os.path.join(spool, "%u"), "-p", plain],
+                binary=FASTFAIL)
     s.cmd("USER " + name)
     r = s.cmd("PASS x")
     tap.eq(r, AUTH_FAIL, "%s is refused even with its password-file "
            "password" % what)
     s.finish()
-s = Session(["-m", os.path.join(spool, "%u"), "-p", plain])
+s = Session(["-m", os.path.join(spool, "%u"), "-p", plain], binary=FASTFAIL)
 s.send(b"USER ja\x01ck")
 s.line()
 tap.eq(s.cmd("PASS password"), AUTH_FAIL, "a control character in the "
@@ -153,18 +155,18 @@ s.finish()
 
 # --- APOP -------------------------------------------------------------------
 
-s = session(plain)
+s = pop3d_with(plain)
 r = s.cmd("APOP jack " + apop_digest(s.stamp(), "password"))
 tap.ok(r.startswith(b"+OK 2 messages"), "APOP with the right digest", r)
 s.cmd("QUIT")
 s.finish()
 
-s = session(plain)
+s = pop3d_with(plain)
 r = s.cmd("APOP jack " + apop_digest(s.stamp(), "password").upper())
 tap.ok(r.startswith(b"+OK"), "APOP digest in upper-case hex", r)
 s.finish()
 
-s = session(plain)
+s = pop3d_with(plain)
 tap.eq(s.cmd("APOP jack " + apop_digest(s.stamp(), "wrong")), AUTH_FAIL,
        "APOP with a wrong digest: [AUTH]")
 tap.eq(s.cmd("APOP nosuchuser " + apop_digest(s.stamp(), "password")),
@@ -175,14 +177,14 @@ s.finish()
 
 # --- AUTH PLAIN -------------------------------------------------------------
 
-s = session(mixed)
+s = pop3d_with(mixed)
 r = s.cmd(b"AUTH PLAIN " + plain_response("", "jill", "jill's secret"))
 tap.ok(r.startswith(b"+OK 2 messages"), "AUTH PLAIN with an initial "
        "response (crypt(3) user)", r)
 s.cmd("QUIT")
 s.finish()
 
-s = session(plain)
+s = pop3d_with(plain)
 tap.eq(s.cmd("AUTH PLAIN"), b"+ ", "AUTH PLAIN without a response: "
        "an empty challenge")
 r = s.cmd(plain_response("jack", "jack", "password"))
@@ -191,13 +193,13 @@ tap.ok(r.startswith(b"+OK"), "the response on its own line, authzid = "
 s.cmd("QUIT")
 s.finish()
 
-s = session(plain)
+s = pop3d_with(plain)
 r = s.cmd("auth plain " + plain_response("", "spaced", "pass with spaces")
           .decode())
 tap.ok(r.startswith(b"+OK"), "auth plain in lower case", r)
 s.finish()
 
-s = session(plain)
+s = pop3d_with(plain)
 s.cmd("AUTH PLAIN")
 tap.eq(s.cmd("*"), b"-ERR authentication cancelled", "* cancels")
 tap.eq(s.cmd("AUTH PLAIN Zm9v!!=="),
@@ -228,7 +230,7 @@ tap.eq(r, AUTH_FAIL + b"; too many failures",
 tap.ok(s.closed(), "the session ends")
 s.finish()
 
-s = session(plain)
+s = pop3d_with(plain)
 tap.eq(s.cmd("AUTH KERBEROS_V4"),
        b"-ERR unsupported mechanism; AUTH lists them",
        "an unknown mechanism: -ERR")
@@ -238,7 +240,7 @@ tap.ok(s.line() == b"+ " and s.closed(),
        "input ending inside an exchange ends the session")
 s.finish()
 
-s = session(plain)
+s = pop3d_with(plain)
 s.send(b"AUTH PLAIN\r\n" + plain_response("", "jack", "password") +
        b"\r\nSTAT")
 got = [s.line(), s.line(), s.line()]
@@ -247,7 +249,7 @@ tap.ok(got[0] == b"+ " and got[1].startswith(b"+OK 2 messages") and
        "login and STAT in order", got)
 s.finish()
 
-s = Session(["-t", "1", "-f", box, "-p", plain])
+s = Session(["-t", "1", "-f", box, "-p", plain], binary=FASTFAIL)
 tap.eq(s.cmd("AUTH PLAIN"), b"+ ", "AUTH PLAIN, then silence")
 tap.ok(s.line(timeout=10) == b"-ERR idle for too long, closing" and
        s.closed(), "the idle limit holds inside an exchange too")
@@ -255,7 +257,7 @@ s.finish()
 
 # --- AUTH CRAM-MD5 ----------------------------------------------------------
 
-s = session(plain)
+s = pop3d_with(plain)
 chal = s.cmd("AUTH CRAM-MD5")
 ok = chal.startswith(b"+ ")
 decoded = base64.b64decode(chal[2:]) if ok else b""
@@ -267,7 +269,7 @@ tap.ok(r.startswith(b"+OK 2 messages"), "CRAM-MD5 with the right digest",
 s.cmd("QUIT")
 s.finish()
 
-s = session(plain)
+s = pop3d_with(plain)
 c1 = s.cmd("AUTH CRAM-MD5")[2:]
 tap.eq(s.cmd(cram_response("jack", "wrong", c1)), AUTH_FAIL,
        "CRAM-MD5 with a wrong secret: [AUTH]")
@@ -294,7 +296,7 @@ write(fielded, "jack:{PLAIN}password:%s\n" % own)
 
 
 def own_mailbox(login):
-    s = Session(["-f", box, "-p", fielded])
+    s = Session(["-f", box, "-p", fielded], binary=FASTFAIL)
     r = login(s)
     s.finish()
     return r.startswith(b"+OK 5 messages")
@@ -314,13 +316,13 @@ tap.ok(own_mailbox(lambda s: s.cmd(cram_response(
 
 # --- the password file's permissions ----------------------------------------
 
-s = session(plain)
+s = pop3d_with(plain)
 s.cmd("QUIT")
 status, err = s.finish()
 tap.ok("readable by others" not in err, "a 0600 password file: no warning",
        err)
 os.chmod(plain, 0o644)
-s = session(plain)
+s = pop3d_with(plain)
 s.cmd("QUIT")
 status, err = s.finish()
 tap.ok("readable by others (mode 0644)" in err,

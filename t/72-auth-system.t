@@ -16,9 +16,9 @@ import urllib.parse
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pop3lib import (AUTH_FAIL, Launcher, Session, Tap, build,  # noqa
-                     mbox, need, need_root, plain_response, proc_ids,
-                     tmpdir, write)
+from pop3lib import (AUTH_FAIL, FASTFAIL, Launcher, Session,  # noqa: E402
+                     Tap, build, mbox, need, need_root, plain_response,
+                     proc_ids, tmpdir, write)
 
 tap = Tap()
 need_root(tap)
@@ -76,8 +76,7 @@ root2 = account("r", good_pw, ("-o", "-u", "0"))
 pw = pwd.getpwnam(user)
 mail = grp.getgrnam("mail").gr_gid
 
-tmp = tmpdir("auth-system")
-os.chmod(tmp, 0o755)
+tmp = tmpdir("auth-system", 0o755)
 spool = os.path.join(tmp, "spool")
 os.mkdir(spool)
 os.chown(spool, 0, mail)
@@ -102,7 +101,7 @@ tap.ok(probe.returncode != 0, "without group mail, %s cannot create files "
 
 # --- a login, the switch, the locks -----------------------------------------
 
-s = Session(["-m", template])
+s = Session(["-m", template], binary=FASTFAIL)
 tap.ok(s.greeting.startswith(b"+OK") and b"<" not in s.greeting,
        "system accounts: a greeting without an APOP timestamp", s.greeting)
 s.cmd("CAPA")
@@ -142,7 +141,7 @@ tap.eq((st.st_uid, st.st_gid, st.st_mode & 0o7777), (pw.pw_uid, mail, 0o660),
        "the mailbox keeps its owner, group and mode")
 tap.eq(sorted(os.listdir(spool)), [user], "no lock or journal left behind")
 
-s = Session(["-m", template])
+s = Session(["-m", template], binary=FASTFAIL)
 r = s.cmd(b"AUTH PLAIN " + plain_response("", user, good_pw))
 tap.ok(r.startswith(b"+OK 2 messages"), "AUTH PLAIN with a system "
        "account", r)
@@ -153,7 +152,7 @@ s.finish()
 
 # --- refusals: one answer for all -------------------------------------------
 
-s = Session(["-m", template])
+s = Session(["-m", template], binary=FASTFAIL)
 answers = []
 for name, password in ((locked, good_pw), (empty, "x"), (root2, good_pw)):
     s.cmd("USER " + name)
@@ -165,7 +164,7 @@ status, err = s.finish()
 tap.ok("refused: password locked or empty" in err and
        "refused: uid 0" in err, "the log says why each was refused", err)
 
-s = Session(["-m", template])
+s = Session(["-m", template], binary=FASTFAIL)
 answers = []
 for name, password in ((expired, good_pw), (tag + "none", good_pw),
                        (user, "wrong")):
@@ -176,7 +175,7 @@ tap.eq(answers, [AUTH_FAIL] * 3, "an expired account, an unknown user, a "
 status, err = s.finish()
 tap.ok("refused: account expired" in err, "the log names the expiry", err)
 
-s = Session(["-m", template])
+s = Session(["-m", template], binary=FASTFAIL)
 s.cmd("USER ../../etc/passwd")
 r1 = s.cmd("PASS x")
 r2 = s.cmd(b"AUTH PLAIN " + plain_response("", "root", "x"))
@@ -191,7 +190,7 @@ os.mkdir(spool3)
 os.chown(spool3, 0, mail)
 os.chmod(spool3, 0o2775)
 write(os.path.join(spool3, user), mbox(1), 0o600)	# root's, not the user's
-s = Session(["-m", os.path.join(spool3, "%u")])
+s = Session(["-m", os.path.join(spool3, "%u")], binary=FASTFAIL)
 s.cmd("USER " + user)
 r = s.cmd("PASS " + good_pw)
 tap.ok(r.startswith(b"-ERR [SYS/PERM] cannot open the mailbox"),
@@ -211,7 +210,7 @@ os.chmod(spool2, 0o755)
 box2 = os.path.join(spool2, user)
 write(box2, mbox(1), 0o660)
 os.chown(box2, pw.pw_uid, mail)
-s = Session(["-m", os.path.join(spool2, "%u")])
+s = Session(["-m", os.path.join(spool2, "%u")], binary=FASTFAIL)
 s.cmd("USER " + user)
 r = s.cmd("PASS " + good_pw)
 uids, gids, groups = proc_ids(s.p.pid)
@@ -227,7 +226,7 @@ tap.ok("cannot create" in err, "... and the log says the locks there "
 
 write(box, mbox(2), 0o660)
 os.chown(box, pw.pw_uid, mail)
-launcher = Launcher(["-m", template], logdir=tmp)
+launcher = Launcher(["-m", template], binary=FASTFAIL, logdir=tmp)
 try:
     url = "pop3://127.0.0.1:%d/" % launcher.port
     r = subprocess.run(["curl", "-sS", "--max-time", "20", "-u",

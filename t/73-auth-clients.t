@@ -15,15 +15,14 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pop3lib import (Launcher, Tap, build, cram_response,  # noqa: E402
-                     hash_password, mbox, need, plain_response, tmpdir,
-                     write)
+from pop3lib import (FASTFAIL, Launcher, Tap, build,  # noqa: E402
+                     cram_response, hash_password, mbox, need,
+                     plain_response, tmpdir, write)
 
 tap = Tap()
 need(tap, "systemd-socket-activate", "curl", "fetchmail", "mpop")
 build(tap)
-tmp = tmpdir("auth-clients")
-os.chmod(tmp, 0o755)
+tmp = tmpdir("auth-clients", 0o755)
 env = dict(os.environ, HOME=tmp, LC_ALL="C")
 
 # As root, sessions run as nobody (-u), the way a site would set it up.
@@ -55,11 +54,11 @@ write(mixed_pw, "jack:{PLAIN}password\njill:%s\n" %
 servers = {}
 try:
     servers["plain"] = Launcher(["-f", mailbox("plain"), "-p", plain_pw] +
-                                drop, logdir=os.path.join(tmp))
+                                drop, binary=FASTFAIL, logdir=tmp)
     logdir2 = os.path.join(tmp, "mixedlog")
     os.mkdir(logdir2)
     servers["mixed"] = Launcher(["-f", mailbox("mixed"), "-p", mixed_pw] +
-                                drop, logdir=logdir2)
+                                drop, binary=FASTFAIL, logdir=logdir2)
 except RuntimeError as e:
     for srv in servers.values():
         srv.stop()

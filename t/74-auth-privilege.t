@@ -20,8 +20,7 @@ tap = Tap()
 need_root(tap)
 build(tap)
 nobody = pwd.getpwnam("nobody")
-tmp = tmpdir("auth-privilege")
-os.chmod(tmp, 0o755)
+tmp = tmpdir("auth-privilege", 0o755)
 
 # Binaries where an unprivileged user can run them.
 pop3d = os.path.join(tmp, "pop3d")

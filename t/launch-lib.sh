@@ -1,7 +1,8 @@
-# Shared by the launcher and client tests (t/4x-*.t): TAP output, tool checks,
-# a private temporary directory, loopback port picking, launchers started from
-# the shipped configuration files, and a cleanup that stops only the processes
-# started here.  Sourced by bash; set TOP before sourcing or let it be found.
+# The launchers and clients of t/4x, on top of t/lib.sh (TAP, need, TOP,
+# POP3D, TMP and the cleanup): loopback port picking, launchers started
+# from the shipped configuration files in a process group of their own and
+# stopped at exit, and what a client must save of each message.  Sourced by
+# bash.
 #
 # What a client that downloads a message must get back, byte for byte:
 # pop3d sends a message as it is stored between its From_ line (excluded) and
@@ -14,96 +15,15 @@
 # mbox_split (below) writes exactly those expected bytes, one file per
 # message; t/41-clients.t documents what each client adds.
 
-TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-POP3D=${POP3D:-$TOP/pop3d}
-# Launchers want an absolute path (xinetd's server attribute).
-case $POP3D in
-/*) ;;
-*) POP3D=$PWD/$POP3D ;;
-esac
-FIXTURES=$TOP/t/fixtures
+# shellcheck source=t/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-test_count=0
-test_failed=0
 started_pids=()
-cleanup_commands=()
 
-ok()
+# stop_started: at exit, every launcher spawn started and stop did not.
+stop_started()
 {
-	# ok CONDITION-STATUS NAME: prints one TAP line for the status of the
-	# last command when called as `cmd; ok $? "name"`.
-	local status=$1
-	shift
-	test_count=$((test_count + 1))
-	if [ "$status" -eq 0 ]; then
-		echo "ok $test_count - $*"
-	else
-		echo "not ok $test_count - $*"
-		test_failed=$((test_failed + 1))
-	fi
-	return "$status"
-}
-
-diag()
-{
-	printf '%s\n' "$@" | sed 's/^/# /'
-}
-
-# Show a file in the TAP output after a failure, bounded.
-diag_file()
-{
-	[ -f "$1" ] || return 0
-	echo "# --- $1 (last 40 lines)"
-	tail -n 40 "$1" | sed 's/^/#   /'
-}
-
-skip_all()
-{
-	echo "1..0 # SKIP $*"
-	exit 0
-}
-
-# fail_all MESSAGE: this file cannot run at all; one failing test says why.
-fail_all()
-{
-	echo "1..1"
-	echo "not ok 1 - $*"
-	exit 1
-}
-
-# skip_or_fail MESSAGE: a missing prerequisite skips this file, except
-# under CI=true, where CI has installed everything and it is a failure.
-skip_or_fail()
-{
-	[ "${CI:-}" = true ] && fail_all "$*"
-	skip_all "$*"
-}
-
-# need TOOL...: every tool must be on PATH.  Outside CI a missing tool skips
-# the whole file; under CI=true it is a failure, since CI installs them all.
-need()
-{
-	local missing=()
-	local tool
-	for tool in "$@"; do
-		command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	skip_or_fail "required tools missing: ${missing[*]}"
-}
-
-need_pop3d()
-{
-	[ -x "$POP3D" ] && return 0
-	skip_or_fail "$POP3D not built (run make)"
-}
-
-cleanup()
-{
-	local pid command
-	for command in "${cleanup_commands[@]}"; do
-		eval "$command" >/dev/null 2>&1
-	done
+	local pid
 	for pid in "${started_pids[@]}"; do
 		# Each launcher runs in its own process group (setsid), so its
 		# pop3d children stop with it; the group id is the launcher's pid.
@@ -113,29 +33,8 @@ cleanup()
 		wait_gone "$pid" 50 || kill -KILL -- "-$pid" 2>/dev/null
 	done
 	started_pids=()
-	if [ -n "${TMP:-}" ] && [ -d "$TMP" ] && [ -z "${KEEP_TMP:-}" ]; then
-		rm -rf "$TMP"
-	fi
 }
-
-# wait_gone PID TENTHS: wait until PID has exited, at most TENTHS/10 seconds.
-wait_gone()
-{
-	local i=0
-	while kill -0 "$1" 2>/dev/null; do
-		[ "$i" -ge "$2" ] && return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 0
-}
-
-setup_tmp()
-{
-	TMP=$(mktemp -d "${TMPDIR:-/tmp}/pop3d-test.XXXXXX") || fail_all "mktemp"
-	trap cleanup EXIT
-	trap 'exit 143' TERM INT HUP
-}
+at_exit stop_started
 
 # A random port in 20000-29999 on which nothing listens right now.  The
 # launcher may still lose a race for it; start_* retry with a new port.
@@ -247,15 +146,27 @@ test_args()
 
 # ---- launchers, each from the file shipped in the source tree ----
 
-# systemd: the ExecStart= of systemd/pop3d@.service, unescaped as systemd
-# would (a leading "-" drops, "%%" is "%"), binary and arguments replaced.
-# Prints one argument per line.
+# exec_start [--virtual] SED-OPTION...: the ExecStart= of
+# systemd/pop3d@.service (with --virtual the commented one, for virtual
+# users), unescaped as systemd would (a leading "-" drops, "%%" is "%"),
+# the binary replaced by POP3D, then edited by the sed options.  Prints one
+# argument per line.
+exec_start()
+{
+	local line='^ExecStart='
+	if [ "${1:-}" = --virtual ]; then
+		line='^#[[:space:]]*ExecStart='
+		shift
+	fi
+	sed -n "s/$line//p" "$TOP/systemd/pop3d@.service" |
+	    sed -e 's/^[-@:+!]*//' -e 's/%%/%/g' \
+		-e "s|^/usr/local/sbin/pop3d|$POP3D|" "$@" | tr ' ' '\n'
+}
+
+# systemd: the unit's command with the test's arguments.
 unit_command()
 {
-	sed -n 's/^ExecStart=//p' "$TOP/systemd/pop3d@.service" |
-	    sed -e 's/^[-@:+!]*//' -e 's/%%/%/g' \
-		-e "s|^/usr/local/sbin/pop3d|$POP3D|" \
-		-e "s|-m /var/mail/%u|$(test_args)|" | tr ' ' '\n'
+	exec_start -e "s|-m /var/mail/%u|$(test_args)|"
 }
 
 start_socket_activate_on()
@@ -337,21 +248,51 @@ start_stunnel()
 	try_start stunnel start_stunnel_on
 }
 
-# The first launcher installed here, for tests that need any one of them.
+# need_launcher: one of the launchers start_any_launcher tries (xinetd, its
+# last resort, is not required).
+need_launcher()
+{
+	command -v systemd-socket-activate >/dev/null 2>&1 || need tcpserver
+}
+
+# start_any_launcher: pop3d behind the first launcher installed here, for
+# tests that need any one of them; LAUNCHER names it.  When none listens, a
+# failing check ends the test.
 start_any_launcher()
 {
+	local status=1
 	if command -v systemd-socket-activate >/dev/null 2>&1; then
 		LAUNCHER=systemd-socket-activate
 		start_socket_activate
+		status=$?
 	elif command -v tcpserver >/dev/null 2>&1; then
 		LAUNCHER=tcpserver
 		start_tcpserver
+		status=$?
 	elif command -v xinetd >/dev/null 2>&1; then
 		LAUNCHER=xinetd
 		start_xinetd
-	else
-		return 1
+		status=$?
 	fi
+	if [ "$status" -ne 0 ]; then
+		ok 1 "a launcher listens"
+		done_testing
+	fi
+	diag "pop3d behind $LAUNCHER on 127.0.0.1:$PORT"
+}
+
+# clients_fixture: the clients' mailbox and users from t/fixtures (alice,
+# wonderland) in TMP: MBOX, PASSWD, TMP/expected/N (what a client must save
+# of message N, see mbox_split) and message_count.
+clients_fixture()
+{
+	MBOX=$TMP/mbox
+	PASSWD=$TMP/passwd
+	cp "$FIXTURES/clients.mbox" "$MBOX"
+	cp "$FIXTURES/clients.passwd" "$PASSWD"
+	chmod 600 "$PASSWD"	# pop3d warns about a password file others can read
+	mbox_split "$FIXTURES/clients.mbox" "$TMP/expected"
+	message_count=$(ls "$TMP/expected" | wc -l)
 }
 
 # ---- expected messages ----
@@ -401,13 +342,3 @@ same_dir()
 	fi
 	ok "$bad" "$3"
 }
-
-# done_testing: the plan at the end (TAP allows it), exit status 1 when any
-# test failed.
-done_testing()
-{
-	echo "1..$test_count"
-	[ "$test_failed" -eq 0 ]
-	exit $?
-}
-

@@ -1,23 +1,18 @@
 """
-Helpers for the data-safety tests (t/3x-*.t): mailboxes whose every byte
-is known, POP3 sessions over pipes, syscall fault injection with strace,
-and TAP output.  Imported by the tests; not a test itself.
+The data-safety tests' own pieces (t/3x-*.t): mailboxes whose every byte
+is known, the sessions that delete from them, syscall fault injection
+with strace and torn writes, and the crash scenarios.  Paths, TAP, the
+session itself and what a test needs come from t/pop3lib.py.  Imported
+by the tests; not a test itself.
 """
-import atexit
 import os
 import random
 import re
-import select
 import shutil
 import subprocess
-import sys
-import tempfile
 
-import pop3lib
-
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-POP3D = os.environ.get('POP3D', os.path.join(TOP, 'pop3d'))
-USER, PASSWORD = 'jack', 'password'
+from pop3lib import (PASSWORD, TOP, USER, Session, is_multiline,  # noqa
+                     need, skip_or_fail, tmpdir)
 
 # Every syscall by which the update can change a file or a directory.
 WRITING_SYSCALLS = [
@@ -28,53 +23,36 @@ WRITING_SYSCALLS = [
 ]
 
 
-class TAP(pop3lib.Tap):
-    """pop3lib's TAP writer, with notes for the counts."""
-
-    def note(self, text):
-        for line in text.splitlines():
-            print('# ' + line)
-        sys.stdout.flush()
-
-
-def need_tool(tap, tool):
-    """A missing tool fails the run under CI=true, never skips it."""
-    path = shutil.which(tool)
-    if path is None:
-        if os.environ.get('CI') == 'true':
-            tap.ok(False, '%s is installed (CI=true: required)' % tool)
-            tap.done()
-        print('1..0 # SKIP %s not installed' % tool)
-        sys.exit(0)
-    return path
-
-
 def need_strace(tap):
-    """strace, and the right to ptrace (containers may forbid it)."""
-    path = need_tool(tap, 'strace')
-    p = subprocess.run([path, '-f', '-qq', '-o', '/dev/null', '-e',
+    """strace, and the right to ptrace and inject faults (a container may
+    forbid it): without them there is nothing to test."""
+    need(tap, 'strace')
+    p = subprocess.run(['strace', '-f', '-qq', '-o', '/dev/null', '-e',
                         'inject=getpid:error=ENOSYS:when=1', 'true'],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if p.returncode != 0:
-        tap.ok(False, 'strace can trace and inject faults here',
-               p.stdout.decode(errors='replace'))
-        tap.done()
-    return path
-
-
-def need_pop3d(tap):
-    if not os.access(POP3D, os.X_OK):
-        tap.bail('%s not built: run make' % POP3D)
+        tap.diag(p.stdout.decode(errors='replace'))
+        skip_or_fail(tap, 'strace cannot trace and inject faults here')
 
 
 def workdir(name):
-    d = tempfile.mkdtemp(prefix='pop3d-%s.' % name,
-                         dir=os.environ.get('TMPDIR', '/tmp'))
-    atexit.register(shutil.rmtree, d, True)     # also when a test dies
-    os.chmod(d, 0o755)
+    """A directory others can enter, with a password file for USER."""
+    d = tmpdir(name, 0o755)
     with open(os.path.join(d, 'passwd'), 'w') as f:
         f.write('%s:{PLAIN}%s\n' % (USER, PASSWORD))
     return d
+
+
+def files_in(d):
+    """The files of a workdir: (mailbox, password file, pop3d's log)."""
+    return tuple(os.path.join(d, f) for f in ('mbox', 'passwd', 'log'))
+
+
+def workfiles(name):
+    """A workdir and its files: (directory, mailbox, password file,
+    pop3d's log)."""
+    d = workdir(name)
+    return (d,) + files_in(d)
 
 
 # ---------------------------------------------------------------- mailboxes
@@ -200,96 +178,17 @@ def describe_difference(got, want_list):
     return '\n'.join(out)
 
 
-# --------------------------------------------------------- POP3 over pipes
+# ------------------------------------------------------------ sessions
 
-class Timeout(Exception):
-    pass
-
-
-class Session:
-    """pop3d on a pair of pipes, optionally run under a wrapper (strace)."""
-
-    def __init__(self, mbox, passwd, wrap=(), log=None, env=None,
-                 pre=(), timeout=30):
-        self.log = open(log, 'ab') if log else subprocess.DEVNULL
-        if wrap:
-            # LeakSanitizer cannot work under ptrace: off in an ASan build
-            env = dict(env if env is not None else os.environ)
-            env['ASAN_OPTIONS'] = env.get('ASAN_OPTIONS', '') + \
-                ':detect_leaks=0'
-        self.p = subprocess.Popen(
-            list(pre) + list(wrap) + [POP3D, '-e', '-f', mbox, '-p', passwd],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-            env=env)
-        self.buf = b''
-        self.timeout = timeout
-        self.eof = False
-
-    def readline(self):
-        while b'\n' not in self.buf:
-            if self.eof:
-                return None
-            r, _, _ = select.select([self.p.stdout], [], [], self.timeout)
-            if not r:
-                raise Timeout('no answer within %d s' % self.timeout)
-            d = os.read(self.p.stdout.fileno(), 65536)
-            if not d:
-                self.eof = True
-                if not self.buf:
-                    return None
-                line, self.buf = self.buf, b''
-                return line
-            self.buf += d
-        line, self.buf = self.buf.split(b'\n', 1)
-        return line + b'\n'
-
-    def send(self, line):
-        try:
-            self.p.stdin.write(line.encode() + b'\r\n')
-            self.p.stdin.flush()
-            return True
-        except (BrokenPipeError, ValueError):
-            return False
-
-    def cmd(self, line):
-        if not self.send(line):
-            return None
-        return self.readline()
-
-    def multi(self):
-        lines = []
-        while True:
-            line = self.readline()
-            if line is None or line == b'.\r\n':
-                return lines
-            lines.append(line)
-
-    def login(self):
-        """Greeting, USER, PASS; returns the PASS answer (None if gone)."""
-        greet = self.readline()
-        if greet is None or not greet.startswith(b'+OK'):
-            return greet
-        self.cmd('USER ' + USER)
-        return self.cmd('PASS ' + PASSWORD)
-
-    def close(self):
-        try:
-            self.p.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
-        try:
-            self.p.wait(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-        if self.log is not subprocess.DEVNULL:
-            self.log.close()
-        return self.p.returncode
+def session(mbox, passwd, **kw):
+    """pop3d -f mbox -p passwd on a pair of pipes (pop3lib.Session)."""
+    return Session(['-f', mbox, '-p', passwd], **kw)
 
 
 def quick_session(mbox, passwd, commands, log=None, pre=()):
-    """Log in, run commands, QUIT; returns (pass answer, answers, quit)."""
-    s = Session(mbox, passwd, log=log, pre=pre)
+    """Log in, run commands, QUIT; returns (PASS answer, answers, QUIT
+    answer), a multi-line answer as (status, lines)."""
+    s = session(mbox, passwd, log=log, pre=pre)
     answers = []
     quit_answer = None
     try:
@@ -297,15 +196,13 @@ def quick_session(mbox, passwd, commands, log=None, pre=()):
         if ok is not None and ok.startswith(b'+OK'):
             for c in commands:
                 a = s.cmd(c)
-                if c.upper().startswith(('LIST', 'UIDL', 'RETR', 'TOP')) \
-                        and a is not None and a.startswith(b'+OK') \
-                        and (' ' not in c or c.upper().startswith(
-                            ('RETR', 'TOP'))):
+                if a is not None and a.startswith(b'+OK') and \
+                        is_multiline(c):
                     a = (a, s.multi())
                 answers.append(a)
         quit_answer = s.cmd('QUIT')
     finally:
-        s.close()
+        s.finish()
     return ok, answers, quit_answer
 
 
@@ -317,15 +214,12 @@ def stat_of(mbox, passwd, log=None):
 
 # ------------------------------------------------------- fault injection
 
-STRACE = 'strace'
-
-
 def strace_wrap(name=None, when=None, action='signal=KILL', trace=None):
     """strace arguments: inject action on the when-th call of name."""
     if name is None:
-        return [STRACE, '-f', '-qq', '-o', trace or '/dev/null',
+        return ['strace', '-f', '-qq', '-o', trace or '/dev/null',
                 '-e', 'trace=' + ','.join(['read'] + WRITING_SYSCALLS)]
-    return [STRACE, '-f', '-qq', '-o', '/dev/null', '-e', 'trace=' + name,
+    return ['strace', '-f', '-qq', '-o', '/dev/null', '-e', 'trace=' + name,
             '-e', 'inject=%s:%s:when=%s' % (name, action, when)]
 
 
@@ -409,7 +303,7 @@ def run_update(sc, mbox, passwd, wrap=(), log=None, env=None):
     One session that deletes sc.delete, with sc.during delivered before
     QUIT.  Returns the QUIT answer, or None when pop3d died first.
     """
-    s = Session(mbox, passwd, wrap=wrap, log=log, env=env)
+    s = session(mbox, passwd, wrap=wrap, log=log, env=env)
     try:
         ok = s.login()
         if ok is None or not ok.startswith(b'+OK'):
@@ -422,7 +316,7 @@ def run_update(sc, mbox, passwd, wrap=(), log=None, env=None):
             deliver(mbox, sc.during)
         return s.cmd('QUIT')
     finally:
-        s.close()
+        s.finish()
 
 
 def check_recovered(sc, mbox, passwd, log):
@@ -455,8 +349,18 @@ def tail_of(path, nbytes=3000):
         return ''
 
 
-def crash_points(sc, d):
-    """Trace a clean run; its writing syscalls after QUIT are the points."""
+def crash_points(sc, d=None):
+    """
+    Trace a clean run in d (by default a workdir of its own, removed
+    after); its writing syscalls after QUIT are the points.  Returns
+    (points, the QUIT answer, whether the mailbox became the result).
+    """
+    if d is None:
+        d = workdir('points')
+        try:
+            return crash_points(sc, d)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
     mbox = os.path.join(d, 'mbox')
     trace = os.path.join(d, 'trace')
     clean_mailbox(mbox, sc.box.data())
@@ -472,9 +376,7 @@ def one_point(sc, d, name, when, action):
     deliver sc.after and open the mailbox again.  Returns a list of
     problems (empty: this point passed) and the outcome's name.
     """
-    mbox = os.path.join(d, 'mbox')
-    passwd = os.path.join(d, 'passwd')
-    log = os.path.join(d, 'log')
+    mbox, passwd, log = files_in(d)
     if os.path.exists(log):
         os.unlink(log)
     clean_mailbox(mbox, sc.box.data())
@@ -487,7 +389,7 @@ def one_point(sc, d, name, when, action):
                    TORN_KEEP=action[5:])
     try:
         answer = run_update(sc, mbox, passwd, log=log, wrap=wrap, env=env)
-    except (RuntimeError, Timeout) as e:
+    except (RuntimeError, TimeoutError) as e:
         return ['update session: %s' % e], None
     right_after = read_file(mbox)
     if action.startswith('error='):

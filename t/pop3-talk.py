@@ -24,53 +24,25 @@ import subprocess
 import sys
 import time
 
-MULTILINE_ALWAYS = {b"RETR", b"TOP", b"CAPA"}
-MULTILINE_WITHOUT_ARG = {b"LIST", b"UIDL", b"AUTH"}
-
-
-def is_multiline(command):
-    words = command.split()
-    if not words:
-        return False
-    verb = words[0].upper()
-    return verb in MULTILINE_ALWAYS or (verb in MULTILINE_WITHOUT_ARG
-                                        and len(words) == 1)
+sys.dont_write_bytecode = True	# no __pycache__ left in t/
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pop3lib import parse_answers  # noqa: E402
 
 
 def save_answers(received, commands, directory):
     os.makedirs(directory, exist_ok=True)
-    pos = 0
-
-    def line():
-        nonlocal pos
-        end = received.find(b"\r\n", pos)
-        if end < 0:
-            return None
-        text = received[pos:end]
-        pos = end + 2
-        return text
-
-    greeting = line()
+    greeting, answers = parse_answers(received, commands)
     if greeting is None:
         return
     with open(os.path.join(directory, "0"), "wb") as f:
         f.write(greeting + b"\n")
-    for number, command in enumerate(commands, 1):
-        status = line()
-        if status is None:
-            return
+    for number, answer in enumerate(answers, 1):
         with open(os.path.join(directory, str(number)), "wb") as f:
-            f.write(status + b"\n")
-        if not (status.startswith(b"+OK") and is_multiline(command)):
-            continue
-        body = []
-        while True:
-            text = line()
-            if text is None or text == b".":
-                break
-            body.append(text[1:] if text.startswith(b".") else text)
-        with open(os.path.join(directory, "%d.body" % number), "wb") as f:
-            f.write(b"".join(text + b"\n" for text in body))
+            f.write(answer.status + b"\n")
+        if answer.body is not None:
+            with open(os.path.join(directory, "%d.body" % number),
+                      "wb") as f:
+                f.write(answer.body)
 
 
 def main():
