@@ -172,18 +172,19 @@ wait_gone()
 # sanitizer build of make check covers those sources too.
 known_answers()
 {
-	local program=$1 sources=() source
+	local program=$1 sources=() source flags
 	shift
 	for source in "$@"; do
 		sources+=("$TOP/$source")
 	done
 	setup_tmp
+	# the project's flags (flags.mk), asked of make without our CC/CFLAGS
+	flags=$(env -u CC -u CFLAGS -u CPPFLAGS -u LDFLAGS \
+	    make -s --no-print-directory -C "$TOP" flags) || flags=
 	# shellcheck disable=SC2086	# flag lists are meant to split
-	if ! ${CC:-cc} ${CPPFLAGS:-} ${CFLAGS:--O2} -Wall -Wextra -Werror \
-	    -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
-	    -Wcast-qual -Wformat=2 -D_FILE_OFFSET_BITS=64 -o "$TMP/$program" \
-	    "$TOP/t/$program.c" "${sources[@]}" ${LDFLAGS:-} \
-	    >"$TMP/cc.log" 2>&1; then
+	if [ -z "$flags" ] || ! ${CC:-cc} ${CPPFLAGS:-} ${CFLAGS:--O2} $flags \
+	    -Werror -o "$TMP/$program" "$TOP/t/$program.c" "${sources[@]}" \
+	    ${LDFLAGS:-} >"$TMP/cc.log" 2>&1; then
 		ok 1 "compile t/$program.c with ${CC:-cc}"
 		diag_file "$TMP/cc.log"
 		done_testing

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 
 from pop3lib import (PASSWORD, TOP, USER, Session, is_multiline,  # noqa
-                     need, skip_or_fail, tmpdir)
+                     need, project_flags, skip_or_fail, tmpdir)
 
 # Every syscall by which the update can change a file or a directory.
 WRITING_SYSCALLS = [
@@ -259,9 +259,10 @@ def build_torn_lib(tap, d):
     global TORN_LIB
     cc = os.environ.get('CC', 'cc')
     out = os.path.join(d, 'torn-write.so')
-    p = subprocess.run([cc, '-shared', '-fPIC', '-O2', '-Wall', '-Wextra',
-                        '-Werror', '-o', out,
-                        os.path.join(TOP, 't', 'torn-write.c'), '-ldl'],
+    p = subprocess.run([cc, '-shared', '-fPIC', '-O2'] +
+                       project_flags() +
+                       ['-o', out, os.path.join(TOP, 't', 'torn-write.c'),
+                        '-ldl'],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if not tap.ok(p.returncode == 0, 'compile t/torn-write.c with ' + cc,
                   p.stdout.decode(errors='replace')):

@@ -140,12 +140,32 @@ def need_pop3d(tap):
         tap.bail("%s not built: run make" % POP3D)
 
 
-def build(tap):
-    """pop3d and pop3d-fastfail, up to date (make check builds both), for
-    the tests that are run alone after an edit."""
-    r = subprocess.run(["make", "-s", "-C", TOP, "pop3d", "pop3d-fastfail"],
+def make_env():
+    """The environment for make: without the CC and CFLAGS that a sanitizer
+    run (make check-asan) gives the tests for their own C, which would
+    rebuild the plain pop3d with them (make tracks the flags)."""
+    env = dict(os.environ)
+    for var in ("CC", "CFLAGS", "CPPFLAGS", "LDFLAGS"):
+        env.pop(var, None)
+    return env
+
+
+def project_flags():
+    """The project's preprocessor and warning flags (flags.mk), -Werror
+    included, for the C a test builds of its own."""
+    r = subprocess.run(["make", "-s", "--no-print-directory", "-C", TOP,
+                        "flags"], stdout=subprocess.PIPE, env=make_env(),
+                       universal_newlines=True, timeout=60)
+    return r.stdout.split() + ["-Werror"]
+
+
+def build(tap, *targets):
+    """pop3d and pop3d-fastfail (or the targets named), up to date (make
+    check builds both), for the tests that are run alone after an edit."""
+    r = subprocess.run(["make", "-s", "-C", TOP] +
+                       (list(targets) or ["pop3d", "pop3d-fastfail"]),
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=300)
+                       env=make_env(), timeout=300)
     if r.returncode != 0:
         tap.bail("make failed: " + r.stdout.decode(errors="replace"))
     need_pop3d(tap)
