@@ -25,8 +25,9 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import crashstate as cs  # noqa: E402
 import mboxsafe as ms  # noqa: E402
+from pop3lib import Tap, need_pop3d  # noqa: E402
 
-tap = ms.TAP()
+tap = Tap()
 
 
 def h(b):
@@ -128,8 +129,8 @@ tap.ok(len(set(small)) == 16 and len(big) == cs.SAMPLES + 2 and
        'empty and the full set of 40' % cs.SAMPLES)
 
 # ------------------------------------------------------------ pop3d
-ms.need_pop3d(tap)
-ms.STRACE = ms.need_strace(tap)
+need_pop3d(tap)
+ms.need_strace(tap)
 # The disk is what the model stands for: in a tmpfs the recovery sessions'
 # syncs cost nothing, and the run takes half the time.
 if 'TMPDIR' not in os.environ and os.access('/dev/shm', os.W_OK):
@@ -174,7 +175,7 @@ with multiprocessing.Pool(jobs) as pool:
         for w in counts:
             totals[w] += counts[w]
             totals[w + '_states'] += sum(1 for f in failed if f[3][w])
-        tap.note('%s: %d crash states (%s); %d failed: messages lost %d, '
+        tap.diag('%s: %d crash states (%s); %d failed: messages lost %d, '
                  'corrupted %d, duplicated %d; recovery not +OK %d'
                  % (sc.name, n, ', '.join(
                      '%s %d' % (k or 'neither', v) for k, v in
@@ -186,14 +187,14 @@ with multiprocessing.Pool(jobs) as pool:
             for label, _, _, _ in failed:
                 label = 'kill -9' if label.startswith('kill') else label
                 where[label] = where.get(label, 0) + 1
-            tap.note('  failed states by crash point: ' + '; '.join(
+            tap.diag('  failed states by crash point: ' + '; '.join(
                 '%s: %d' % kv for kv in where.items()))
         tap.ok(n > 0 and not failed and not errors,
                '%s: power cut at each of %d crash states: the next session '
                'answers +OK and finds the original or the planned result '
                '(0 lost, 0 corrupted, 0 duplicated)' % (sc.name, n),
                '\n'.join(e for p in parts for e in p['examples'][:2]))
-tap.note('power cuts: %d crash states in %.0f s on %d jobs; %d failed: '
+tap.diag('power cuts: %d crash states in %.0f s on %d jobs; %d failed: '
          '%d with messages lost (%d messages), %d corrupted (%d), %d '
          'duplicated (%d); recovery session not +OK in %d'
          % (totals['states'], time.time() - t0, jobs, totals['failed'],

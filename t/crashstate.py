@@ -812,16 +812,6 @@ def judge(sc, got, known=None):
 
 # --------------------------------------------- pop3d under power cuts
 
-def _session(mbox, passwd, **kw):
-    # the session class of t/mboxsafe.py (its name moves with the helpers)
-    make = getattr(ms, 'session', None) or ms.Session
-    return make(mbox, passwd, **kw)
-
-
-def _end(s):
-    (getattr(s, 'finish', None) or s.close)()
-
-
 def traced_update(sc, d, box, mbox, passwd, log):
     """
     The session of scenario sc under strace: DELE, mail delivered, QUIT.
@@ -830,7 +820,7 @@ def traced_update(sc, d, box, mbox, passwd, log):
     """
     trace = os.path.join(d, 'trace')
     ms.clean_mailbox(mbox, sc.box.data())
-    s = _session(mbox, passwd, wrap=strace_args(trace), log=log)
+    s = ms.session(mbox, passwd, wrap=strace_args(trace), log=log)
     try:
         ok = s.login()
         if ok is None or not ok.startswith(b'+OK'):
@@ -844,7 +834,7 @@ def traced_update(sc, d, box, mbox, passwd, log):
         snap = files_under(box)
         answer = s.cmd('QUIT')
     finally:
-        _end(s)
+        s.finish()
     return answer, trace, snap
 
 
