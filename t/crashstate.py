@@ -58,7 +58,7 @@ TRACED = [
     # not modelled:
     'openat2', 'fallocate', 'copy_file_range', 'sendfile', 'splice',
     'sync_file_range', 'mmap', 'msync', 'mkdir', 'mkdirat', 'rmdir',
-    'symlink', 'symlinkat', 'close_range', 'io_uring_enter',
+    'symlink', 'symlinkat', 'io_uring_enter', 'close_range',
 ]
 UNMODELLED = {'openat2', 'fallocate', 'copy_file_range', 'sendfile', 'splice',
               'mkdir', 'mkdirat', 'rmdir', 'symlink', 'symlinkat',
@@ -79,7 +79,8 @@ def strace_args(trace):
 # ------------------------------------------------------------ the trace
 
 LINE = re.compile(r'^(?:\[pid\s+)?(\d+)\]?\s+(.*)$')
-FD = re.compile(r'^(-?\d+|AT_FDCWD)(?:<((?:\\x[0-9a-f]{2})*)>(\(deleted\))?)?$')
+FD = re.compile(r'^(-?\d+|AT_FDCWD)'
+                r'(?:<((?:\\x[0-9a-f]{2})*)>(\(deleted\))?)?$')
 IOV = re.compile(r'iov_base="((?:\\x[0-9a-f]{2})*)"(\.\.\.)?, iov_len=(\d+)')
 
 
@@ -226,8 +227,8 @@ class Item:
             return 'w(%s@%d+%d)' % (self.ino, self.off, len(self.data))
         if self.kind == 't':
             return 't(%s:%d)' % (self.ino, self.off)
-        return '%s(%s%s)' % (self.kind, self.name,
-                             ' ' + self.new if self.new else '')
+        return '%s(%s%s)' % (self.kind, os.fsdecode(self.name),
+                             ' ' + os.fsdecode(self.new) if self.new else '')
 
 
 def apply_data(buf, it):
@@ -443,6 +444,16 @@ class Model:
         if n == 'close':
             fd, _ = arg_fd(c.args[0])
             table.pop(fd, None)
+            return
+        if n == 'close_range':
+            if 'CLOSE_RANGE_CLOEXEC' not in c.args[2]:
+                first = arg_int(c.args[0])
+                try:
+                    last = arg_int(c.args[1])
+                except ValueError:
+                    last = float('inf')     # ~0U, however strace shows it
+                for fd in [f for f in table if first <= f <= last]:
+                    del table[fd]
             return
         if n == 'lseek':
             fd, _ = arg_fd(c.args[0])
@@ -819,22 +830,11 @@ def traced_update(sc, d, box, mbox, passwd, log):
     sent).
     """
     trace = os.path.join(d, 'trace')
+    snap = {}
     ms.clean_mailbox(mbox, sc.box.data())
-    s = ms.session(mbox, passwd, wrap=strace_args(trace), log=log)
-    try:
-        ok = s.login()
-        if ok is None or not ok.startswith(b'+OK'):
-            raise RuntimeError('login: %r' % ok)
-        for n in sc.delete:
-            a = s.cmd('DELE %d' % n)
-            if a is None or not a.startswith(b'+OK'):
-                raise RuntimeError('DELE %d: %r' % (n, a))
-        if sc.during:
-            ms.deliver(mbox, sc.during)
-        snap = files_under(box)
-        answer = s.cmd('QUIT')
-    finally:
-        s.finish()
+    answer = ms.run_update(sc, mbox, passwd, wrap=strace_args(trace),
+                           log=log,
+                           before_quit=lambda: snap.update(files_under(box)))
     return answer, trace, snap
 
 

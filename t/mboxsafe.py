@@ -299,10 +299,12 @@ class Scenario:
                 ('expected result', delivered(self.expected(), self.after))]
 
 
-def run_update(sc, mbox, passwd, wrap=(), log=None, env=None):
+def run_update(sc, mbox, passwd, wrap=(), log=None, env=None,
+               before_quit=None):
     """
     One session that deletes sc.delete, with sc.during delivered before
-    QUIT.  Returns the QUIT answer, or None when pop3d died first.
+    QUIT (then before_quit() is called, if given).  Returns the QUIT
+    answer, or None when pop3d died first.
     """
     s = session(mbox, passwd, wrap=wrap, log=log, env=env)
     try:
@@ -315,6 +317,8 @@ def run_update(sc, mbox, passwd, wrap=(), log=None, env=None):
                 raise RuntimeError('DELE %d: %r' % (n, a))
         if sc.during:
             deliver(mbox, sc.during)
+        if before_quit is not None:
+            before_quit()
         return s.cmd('QUIT')
     finally:
         s.finish()
