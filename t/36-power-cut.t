@@ -202,7 +202,13 @@ need_pop3d(tap)
 ms.need_strace(tap)
 # The disk is what the model stands for: in a tmpfs the recovery sessions'
 # syncs cost nothing, and the run takes half the time.
-if 'TMPDIR' not in os.environ and os.access('/dev/shm', os.W_OK):
+def room(path):
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+if 'TMPDIR' not in os.environ and os.access('/dev/shm', os.W_OK) and \
+        room('/dev/shm') > 256 << 20:
     os.environ['TMPDIR'] = '/dev/shm'
 
 jobs = int(os.environ.get('CRASH_JOBS', '0')) or min(4, os.cpu_count() or 1)
