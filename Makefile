@@ -23,7 +23,7 @@ MANDIR    = $(PREFIX)/share/man/man8
 # update, the spool and file I/O; authentication beside them.
 OBJS = pop3d.o session.o login.o trans.o retr.o reply.o io.o wire.o \
        mbox.o mbox_scan.o mbox_uid.o mbox_update.o update.o journal.o \
-       boundary.o spool.o fileio.o fault.o \
+       boundary.o spool.o fileio.o fault.o hash.o \
        auth.o priv.o hashpw.o base64.o md5.o log.o
 SRCS = $(OBJS:.o=.c)
 HDRS = $(wildcard *.h)
@@ -55,6 +55,12 @@ pop3d-fastfail: $(SRCS) $(HDRS) .build-flags
 	$(CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) -DFAIL_DELAY_MS=50 $(CFLAGS) $(WARN) \
 	    $(HARDEN) $(HARDEN_LD) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
 
+# The same program with 256 KB epochs, so that the crash tests' small
+# mailboxes take updates of many epochs; never installed.
+pop3d-epochs: $(SRCS) $(HDRS) .build-flags
+	$(CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) -DEPOCH_MAX=262144 $(CFLAGS) \
+	    $(WARN) $(HARDEN) $(HARDEN_LD) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
+
 # A small static binary for routers: musl-gcc when it is installed.
 # Debian's musl has no crypt(3), so that build takes {PLAIN} secrets only.
 MUSL_CC  = musl-gcc
@@ -80,13 +86,13 @@ CHECK_FUZZ_SECONDS = 20
 CHECK_MAKE = $(MAKE) --no-print-directory WERROR=-Werror
 
 check:
-	@$(CHECK_MAKE) pop3d pop3d-fastfail
+	@$(CHECK_MAKE) pop3d pop3d-fastfail pop3d-epochs
 	@$(CHECK_MAKE) analyze
 	@$(CHECK_MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 	WERROR=-Werror prove -f t/
 	@$(CHECK_MAKE) check-asan
 
-test: pop3d pop3d-fastfail
+test: pop3d pop3d-fastfail pop3d-epochs
 	prove -f t/
 
 demo: pop3d
@@ -134,7 +140,8 @@ uninstall:
 	-rmdir $(DESTDIR)$(EXAMPLEDIR)/xinetd.d $(DESTDIR)$(EXAMPLEDIR)
 
 clean:
-	rm -f pop3d pop3d-fastfail pop3d-static pop3d-asan pop3d-asan-fastfail \
+	rm -f pop3d pop3d-fastfail pop3d-epochs pop3d-static pop3d-asan \
+	    pop3d-asan-fastfail \
 	    $(OBJS) $(OBJS:.o=.d) .build-flags
 	rm -rf fuzz/out asan-log
 
@@ -167,7 +174,7 @@ SAN_ENV  = POP3D=$(CURDIR)/pop3d-asan \
            ASAN_OPTIONS=$(SAN_ASAN):log_path=$(CURDIR)/asan-log/asan \
            UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/asan-log/ubsan
 
-check-asan: pop3d pop3d-fastfail pop3d-asan pop3d-asan-fastfail
+check-asan: pop3d pop3d-fastfail pop3d-epochs pop3d-asan pop3d-asan-fastfail
 	@rm -rf asan-log && mkdir asan-log
 	$(SAN_ENV) prove -f $(filter-out $(SAN_SKIP),$(wildcard t/*.t))
 	@if [ -n "$$(ls asan-log)" ]; then cat asan-log/*; \

@@ -3,6 +3,11 @@
  * locked only while it is scanned (and later while it is updated), so
  * delivery goes on during the session; the session lock keeps a second
  * POP3 session away meanwhile.
+ *
+ * Other programs may still change the file: a delivery appends, a mail
+ * reader on the server rewrites it.  Whatever is read after the scan is
+ * read only once fstat(2) says the file is as scanned, or once the
+ * message's fingerprint, read again, shows it is still where it was.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boundary.h"
 #include "fileio.h"
 #include "mbox.h"
 #include "update.h"
@@ -176,4 +182,181 @@ mbox_peek(struct mbox *m, off_t at, size_t need, size_t *avail)
 	}
 	*avail = (size_t)have;
 	return m->buf + (at - m->buf_off);
+}
+
+/*
+ * Has the file changed since the scan: another size, mtime or ctime, or
+ * (if path) another inode at the path?  0: no; 1: yes (the read cache,
+ * which may hold old bytes, is dropped); -1: fstat failed.
+ */
+static int
+changed(struct mbox *m, int path)
+{
+	struct stat st, path_st;
+
+	if (m->spool.fd == -1)
+		return 0;
+	if (fstat(m->spool.fd, &st) == -1)
+		return fault_sys(&m->fault, FAULT_TEMP, "fstat");
+	if (st.st_size == m->scanned && st.st_ino == m->ino &&
+	    st.st_dev == m->dev &&
+	    st.st_mtim.tv_sec == m->mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == m->mtime.tv_nsec &&
+	    st.st_ctim.tv_sec == m->ctime.tv_sec &&
+	    st.st_ctim.tv_nsec == m->ctime.tv_nsec && (!path ||
+	    (stat(m->spool.path, &path_st) == 0 &&
+	    path_st.st_ino == st.st_ino && path_st.st_dev == st.st_dev)))
+		return 0;
+	m->buf_len = 0;
+	return 1;
+}
+
+/*
+ * Is message i still where the scan saw it: a "From " line after an empty
+ * line at its offset, with the same fingerprint?  Read from the file, not
+ * from the cache.
+ */
+int
+mbox_intact(struct mbox *m, size_t i)
+{
+	const struct msg *msg = &m->msgs[i];
+	off_t left = msg->from_len + msg->size;
+	char b[FP_WINDOW];
+	size_t n = left < (off_t)sizeof(b) ? (size_t)left : sizeof(b);
+
+	return fileio_read_all(m->spool.fd, b, n, msg->from) == 0 &&
+	    mbox_fingerprint(b, n) == msg->fp &&
+	    boundary_after_empty_line(m->spool.fd, msg->from);
+}
+
+/*
+ * Could the bytes p[0..n), appended after the scanned part, be the start
+ * of a delivery still being written: line ends, then "From "?
+ */
+static int
+delivery_begins(const char *p, size_t n)
+{
+	size_t k = 0;
+
+	while (k < n && k < 4 && (p[k] == '\n' || p[k] == '\r'))
+		k++;
+	return n - k < 5 ? memcmp(p + k, "From ", n - k) == 0 :
+	    memcmp(p + k, "From ", 5) == 0;
+}
+
+/*
+ * The end of the scanned part: the size is the same, or what follows is
+ * mail appended since (a "From " line after the line ends a delivery
+ * agent adds).  Without the locks (locked == 0) a delivery may be half
+ * written: its first bytes are enough.  *tail, unless NULL, gets where
+ * that mail starts.
+ */
+static int
+end_intact(struct mbox *m, int locked, off_t *tail)
+{
+	struct stat st;
+	char b[9];
+	ssize_t n;
+	int k;
+
+	if (tail != NULL)
+		*tail = m->scanned;
+	if (fstat(m->spool.fd, &st) == -1 || st.st_size < m->scanned)
+		return 0;
+	if (st.st_size == m->scanned)
+		return 1;
+	if (!locked) {
+		n = fileio_read(m->spool.fd, b, sizeof(b), m->scanned);
+		return n > 0 && delivery_begins(b, (size_t)n);
+	}
+	if ((k = boundary_separator_len(m->spool.fd, m->scanned,
+	    st.st_size)) < 0)
+		return 0;
+	if (tail != NULL)
+		*tail = m->scanned + k;
+	return 1;
+}
+
+/* The path names another file now (a mail reader renamed one over it). */
+static int
+replaced(struct mbox *m)
+{
+	struct stat st;
+
+	return stat(m->spool.path, &st) == -1 || st.st_ino != m->ino ||
+	    st.st_dev != m->dev;
+}
+
+static int
+changed_behind_us(struct mbox *m)
+{
+	if (replaced(m))
+		return fault_set(&m->fault, FAULT_TEMP, "the mailbox was "
+		    "replaced by another program during the session; log in "
+		    "again");
+	return fault_set(&m->fault, FAULT_TEMP, "the mailbox was changed by "
+	    "another program during the session; log in again");
+}
+
+/*
+ * Before reading message i (RETR, TOP, UIDL), and again once it is read
+ * (sent == 1: then a file renamed over the mailbox meanwhile does not
+ * matter, the bytes came from the one we have): is it the message the
+ * scan listed?  An unchanged file, or one where only mail was appended,
+ * says yes.  0, or -1 with m->fault.
+ */
+int
+mbox_check(struct mbox *m, size_t i, int sent)
+{
+	int r;
+
+	if ((r = changed(m, !sent)) <= 0)
+		return r;
+	if (replaced(m) || !mbox_intact(m, i))
+		return changed_behind_us(m);
+	if (i + 1 < m->count ? !mbox_intact(m, i + 1) :
+	    !end_intact(m, 0, NULL))
+		return changed_behind_us(m);
+	return 0;
+}
+
+/* Before UIDL lists them all: every message not deleted. */
+int
+mbox_check_all(struct mbox *m)
+{
+	int r;
+
+	if ((r = changed(m, 1)) <= 0)
+		return r;
+	if (replaced(m))
+		return changed_behind_us(m);
+	for (size_t i = 0; i < m->count; i++)
+		if (!(m->msgs[i].flags & MSG_DELETED) && !mbox_intact(m, i))
+			return changed_behind_us(m);
+	if (!end_intact(m, 0, NULL))
+		return changed_behind_us(m);
+	return 0;
+}
+
+/*
+ * At QUIT, with the mailbox locked: every message from `first` on is still
+ * where the scan saw it, and the rest of the file is mail appended since,
+ * starting at *tail.  0, or -1 with m->fault.
+ */
+int
+mbox_verify_tail(struct mbox *m, size_t first, off_t *tail)
+{
+	int r;
+
+	*tail = m->scanned;
+	if ((r = changed(m, 1)) <= 0)
+		return r;
+	if (replaced(m))
+		return changed_behind_us(m);
+	for (size_t i = first; i < m->count; i++)
+		if (!mbox_intact(m, i))
+			return changed_behind_us(m);
+	if (!end_intact(m, 1, tail))
+		return changed_behind_us(m);
+	return 0;
 }

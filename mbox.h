@@ -25,7 +25,8 @@ struct msg {
 	off_t		size;		/* bytes after the From_ line, as stored */
 	off_t		octets;		/* what RETR sends: CRLF ends, unstuffed */
 	uint32_t	from_len;	/* the From_ line with its newline */
-	uint32_t	xuidl_off;	/* X-UIDL value, from the message start */
+	uint32_t	fp;		/* fingerprint: mbox_fingerprint() */
+	uint16_t	xuidl_off;	/* X-UIDL value, from the message start */
 	uint8_t		xuidl_len;
 	uint8_t		flags;
 	unsigned char	uid[UID_BYTES];	/* digest of From_ line and headers */
@@ -57,10 +58,15 @@ void	mbox_close(struct mbox *);
 void	mbox_totals(const struct mbox *, size_t *, uint64_t *);
 void	mbox_span(const struct mbox *, size_t, off_t *, off_t *);
 const char *mbox_peek(struct mbox *, off_t, size_t, size_t *);
+int	mbox_check(struct mbox *, size_t, int);
+int	mbox_check_all(struct mbox *);
 int	mbox_uid(struct mbox *, size_t, char[UID_MAX + 1]);
 int	mbox_update(struct mbox *);
 
-/* Within the mailbox layer: mbox.c calls the scan. */
+/* Within the mailbox layer. */
 int	mbox_scan(struct mbox *);
+uint32_t mbox_fingerprint(const char *, size_t);
+int	mbox_intact(struct mbox *, size_t);
+int	mbox_verify_tail(struct mbox *, size_t, off_t *);
 
 #endif

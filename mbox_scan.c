@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "hash.h"
 #include "mbox.h"
 #include "wire.h"
 
@@ -147,10 +148,20 @@ scan_lines(struct scan *s)
 		is_from = (at == 0 || s->prev_blank) && avail >= 5 &&
 		    memcmp(p, "From ", 5) == 0;
 		if (is_from) {
+			/* the fingerprint's window, whole in the buffer */
+			if (avail < FP_WINDOW &&
+			    s->base + (off_t)s->len < s->end) {
+				if (refill(s) == -1)
+					return -1;
+				p = s->buf + s->pos;
+				avail = s->len - s->pos;
+			}
 			finish_message(s, s->prev_blank ? s->blank_off : at,
 			    s->prev_blank);
 			if (start_message(s, at) == -1)
 				return -1;
+			s->cur->fp = mbox_fingerprint(p, avail < FP_WINDOW ?
+			    avail : FP_WINDOW);
 		} else if (s->cur == NULL) {
 			s->not_mbox = 1;
 			return -1;
@@ -215,4 +226,28 @@ mbox_scan(struct mbox *m)
 	m->msgs = s.msgs;
 	m->count = s.count;
 	return 0;
+}
+
+/*
+ * A message's fingerprint: a hash of its first bytes, p[0..n) with n at
+ * most FP_WINDOW and never past the message's end, cut before its first
+ * empty line.  So the window lies inside the message whatever follows it,
+ * and mail appended after the message never changes it.
+ */
+uint32_t
+mbox_fingerprint(const char *p, size_t n)
+{
+	const char *nl, *e = p + n;
+	uint64_t h;
+
+	for (nl = memchr(p, '\n', n); nl != NULL && nl + 1 < e;
+	    nl = memchr(nl + 1, '\n', (size_t)(e - nl - 1))) {
+		if (nl[1] == '\n' || (nl[1] == '\r' && nl + 2 < e &&
+		    nl[2] == '\n')) {
+			e = nl + 1;
+			break;
+		}
+	}
+	h = hash_bytes(p, (size_t)(e - p));
+	return (uint32_t)(h ^ (h >> 32));
 }

@@ -70,6 +70,27 @@ looks_computed(const char *v, size_t len)
 	return 1;
 }
 
+/* The digest an X-UIDL value stands for among the UIDs. */
+static void
+xuidl_digest(const char *v, size_t len, unsigned char uid[UID_BYTES])
+{
+	struct md5 ctx;
+
+	md5_init(&ctx);
+	md5_update(&ctx, "X-UIDL", 6);
+	md5_update(&ctx, v, len);
+	final_uid(&ctx, uid);
+}
+
+static int
+same_xuidl(const struct msg *msg, const char *v, size_t len)
+{
+	unsigned char d[UID_BYTES];
+
+	xuidl_digest(v, len, d);
+	return memcmp(d, msg->uid, UID_BYTES) == 0;
+}
+
 /*
  * An X-UIDL value is kept when it is 1 to 70 printable characters and
  * does not look like a UID of ours.
@@ -78,7 +99,6 @@ static void
 note_xuidl(struct msg *msg, off_t at, const char *p, size_t avail)
 {
 	const char *v = p + 7, *e, *nl;
-	struct md5 ctx;
 	off_t rel;
 
 	if (msg->flags & MSG_XUIDL || (nl = memchr(p, '\n', avail)) == NULL)
@@ -94,16 +114,13 @@ note_xuidl(struct msg *msg, off_t at, const char *p, size_t avail)
 		if (*c < 0x21 || *c > 0x7e)
 			return;
 	rel = at + (v - p) - msg->from;
-	if (rel > UINT32_MAX)
+	if (rel > UINT16_MAX)		/* 64 KB of headers before it: no */
 		return;
-	msg->xuidl_off = (uint32_t)rel;
+	msg->xuidl_off = (uint16_t)rel;
 	msg->xuidl_len = (uint8_t)(e - v);
 	msg->flags |= MSG_XUIDL;
 	/* equal X-UIDL values must compare equal below */
-	md5_init(&ctx);
-	md5_update(&ctx, "X-UIDL", 6);
-	md5_update(&ctx, v, (size_t)(e - v));
-	final_uid(&ctx, msg->uid);
+	xuidl_digest(v, (size_t)(e - v), msg->uid);
 }
 
 /* Digest the From_ line and the headers, up to the empty line. */
@@ -242,9 +259,20 @@ mbox_uid(struct mbox *m, size_t i, char uid[UID_MAX + 1])
 
 	if (!m->uids_ready && make_uids(m) == -1)
 		return -1;
-	if (msg->flags & MSG_XUIDL &&
-	    (p = mbox_peek(m, msg->from + msg->xuidl_off, msg->xuidl_len,
-	    &avail)) != NULL && avail >= msg->xuidl_len) {
+	if (msg->flags & MSG_XUIDL) {
+		/*
+		 * The value is read again from the file: it must be the one
+		 * whose digest was taken, or the UID would change silently.
+		 */
+		p = mbox_peek(m, msg->from + msg->xuidl_off, msg->xuidl_len,
+		    &avail);
+		if (p == NULL)
+			return -1;
+		if (avail < msg->xuidl_len ||
+		    !same_xuidl(msg, p, msg->xuidl_len))
+			return fault_set(&m->fault, FAULT_TEMP, "the mailbox "
+			    "was changed by another program during the "
+			    "session; log in again");
 		memcpy(uid, p, msg->xuidl_len);
 		uid[msg->xuidl_len] = '\0';
 		return 0;

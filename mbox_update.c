@@ -3,54 +3,12 @@
  * that was scanned, give or take mail delivered since?  Which kept bytes
  * must move where?  The update layer then makes the cut under its journal.
  */
-#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
-#include "boundary.h"
 #include "mbox.h"
 #include "update.h"
-
-/*
- * Is the mailbox still what we scanned, give or take mail appended since?
- * The boundaries around every deleted message and the old end must still
- * be where the index says; kept data between them moves as it now is.
- * *tail gets where appended mail starts (its first "From " line).
- */
-static int
-unchanged(struct mbox *m, const struct stat *st, off_t *tail)
-{
-	int fd = m->spool.fd;
-	size_t i;
-	int k;
-
-	*tail = m->scanned;
-	if (st->st_size < m->scanned)
-		return 0;
-	if (st->st_size == m->scanned &&
-	    st->st_mtim.tv_sec == m->mtime.tv_sec &&
-	    st->st_mtim.tv_nsec == m->mtime.tv_nsec &&
-	    st->st_ctim.tv_sec == m->ctime.tv_sec &&
-	    st->st_ctim.tv_nsec == m->ctime.tv_nsec)
-		return 1;
-	for (i = 0; i < m->count; i++) {
-		if (!(m->msgs[i].flags & MSG_DELETED))
-			continue;
-		if (!boundary_message_starts(fd, m->msgs[i].from))
-			return 0;
-		if (i + 1 < m->count &&
-		    !boundary_message_starts(fd, m->msgs[i + 1].from))
-			return 0;
-	}
-	if (st->st_size > m->scanned) {
-		/* appended mail starts with a message of its own */
-		if ((k = boundary_separator_len(fd, m->scanned,
-		    st->st_size)) < 0)
-			return 0;
-		*tail = m->scanned + k;
-	}
-	return 1;
-}
 
 /*
  * Kept regions after the first deleted one, as moves; returns the final
@@ -122,11 +80,15 @@ cut(struct mbox *m, const struct stat *st, off_t tail)
 /*
  * Apply the deletions, with the mailbox locked: 0, done and on disk; -1
  * with m->fault, the mailbox changed behind us or the update failed.
+ * Every message that goes, and every one that moves, must still be where
+ * the scan saw it (a mail reader that expunged a message meanwhile shifts
+ * the others: deleting at the old offsets would delete the wrong mail);
+ * only mail appended since is allowed, and kept.
  */
 int
 mbox_update(struct mbox *m)
 {
-	struct stat st, path_st;
+	struct stat st;
 	off_t tail;
 	size_t i;
 	int r;
@@ -139,15 +101,12 @@ mbox_update(struct mbox *m)
 		return 0;
 	if (spool_lock(&m->spool, &m->fault) == -1)
 		return -1;
-	if (fstat(m->spool.fd, &st) == -1)
+	if (mbox_verify_tail(m, i, &tail) == -1) {
+		strncat(m->fault.text, "; nothing deleted",
+		    sizeof(m->fault.text) - strlen(m->fault.text) - 1);
+		r = -1;
+	} else if (fstat(m->spool.fd, &st) == -1)
 		r = fault_sys(&m->fault, FAULT_TEMP, "update: fstat");
-	else if (stat(m->spool.path, &path_st) == -1 ||
-	    path_st.st_ino != st.st_ino || path_st.st_dev != st.st_dev)
-		r = fault_set(&m->fault, FAULT_TEMP, "mailbox was replaced "
-		    "during the session; nothing deleted");
-	else if (!unchanged(m, &st, &tail))
-		r = fault_set(&m->fault, FAULT_TEMP, "mailbox was changed "
-		    "during the session; nothing deleted");
 	else
 		r = cut(m, &st, tail);
 	spool_unlock(&m->spool);

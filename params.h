@@ -98,6 +98,27 @@
 #define MBOX_BUF_SIZE	(128 * 1024)
 #endif
 
+/*
+ * A message's fingerprint covers its From_ line and the first header
+ * bytes, at most this many: enough to tell one message from the next
+ * (a From_ line holds the sender and a time; Return-Path, Received and
+ * Message-ID follow), cheap enough to read again for every message of a
+ * mailbox that changed.  Within half the buffer, so the scan always has
+ * the window in it.
+ */
+#define FP_WINDOW	(MBOX_BUF_SIZE < 512 ? MBOX_BUF_SIZE / 2 : 256)
+
+/*
+ * An update moves kept mail in epochs of at most this many bytes: each
+ * costs two disk syncs (its journal record, then its moved bytes), and
+ * the journal holds two of them.  8 MB makes the syncs of a 1 GB update
+ * a few hundred, and the journal 16 MB at most; on a nearly full disk
+ * the epochs shrink to what the free space holds.
+ */
+#ifndef EPOCH_MAX		/* the test build pop3d-epochs: 256 KB */
+#define EPOCH_MAX	(8 * 1024 * 1024)
+#endif
+
 /* A log line longer than this is cut: it is a log line, not a mail. */
 #define LOG_LINE_MAX	1024
 

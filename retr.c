@@ -39,6 +39,13 @@ retr_send(struct out *o, struct mbox *m, size_t i, int top, uint64_t lines)
 			at += (off_t)used;
 		}
 	}
+	/*
+	 * The bytes just sent must still be the message: a file changed
+	 * while we read it may have handed out a splice of two.  Then no
+	 * terminating dot: the client sees a cut answer, not a wrong mail.
+	 */
+	if (!o->failed && mbox_check(m, i, 1) == -1)
+		return -1;
 	d = out_space(o, WIRE_MIN_ROOM, &room);
 	out_commit(o, wire_end(&w, d));
 	return o->failed ? -1 : 0;

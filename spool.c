@@ -77,6 +77,7 @@ spool_init(struct spool *s, const char *path)
 	s->path = path;
 	s->fd = -1;
 	s->session_fd = -1;
+	s->dir_fd = -1;
 }
 
 /*
@@ -246,8 +247,9 @@ spool_lock(struct spool *s, struct fault *f)
 {
 	static int warned;
 	struct timespec start;
+	struct stat st;
 	const char *held;
-	int r;
+	int r, e;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
@@ -274,9 +276,17 @@ spool_lock(struct spool *s, struct fault *f)
 	}
 	/*
 	 * The spool directory is not ours to write (Debian's /var/mail is
-	 * root:mail 2775): fcntl must do, and every delivery agent that
-	 * follows Debian policy takes it too.
+	 * root:mail 2775), or the disk is full: fcntl must do, and every
+	 * delivery agent that follows Debian policy takes it too.  A dotlock
+	 * that a killed session left still goes, or it would hold up
+	 * delivery until it is stale.
 	 */
+	e = errno;
+	if (s->dotlock_path != NULL && lstat(s->dotlock_path, &st) == 0 &&
+	    left_by_dead_session(s))
+		(void)break_lock(s, &st, "lock left by a pop3d session that "
+		    "was killed");
+	errno = e;
 	if (!warned++)
 		log_msg(LOG_NOTICE, "%s: cannot create the dotlock (%s); "
 		    "locking the mailbox with fcntl only",
@@ -312,6 +322,53 @@ spool_unlock(struct spool *s)
 		fcntl_lock(s->fd, F_UNLCK);
 }
 
+/* The directory the mailbox is in, opened for fsync(2); -1 with errno. */
+static int
+open_dir(const struct spool *s)
+{
+	const char *slash = strrchr(s->path, '/');
+	char *dir;
+	int fd;
+
+	if (slash == NULL)
+		dir = strdup(".");
+	else
+		dir = strndup(s->path, slash == s->path ? 1 :
+		    (size_t)(slash - s->path));
+	if (dir == NULL)
+		return -1;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	return fd;
+}
+
+/*
+ * MBOX.pop3d could not be opened.  A spool directory we may not write is
+ * a setup pop3d serves without a session lock (deletions that move mail
+ * are then refused); a file that exists is another matter: it may hold an
+ * update a crash interrupted, and serving the mailbox without finishing
+ * it would hand out half-moved mail.
+ */
+static int
+session_file_unusable(struct spool *s, struct fault *f)
+{
+	struct stat st;
+	int e = errno;
+
+	if (lstat(s->session_path, &st) == -1 && errno == ENOENT &&
+	    (e == EACCES || e == EPERM || e == EROFS)) {
+		log_msg(LOG_NOTICE, "%s: cannot create (%s); a second session "
+		    "is not detected and deletions that move mail are refused",
+		    s->session_path, strerror(e));
+		return 0;
+	}
+	log_msg(LOG_ERR, "%s: cannot open (%s); it may hold an unfinished "
+	    "update, so the mailbox is not served until its owner fixes or "
+	    "removes it", s->session_path, strerror(e));
+	return fault_set(f, FAULT_TEMP, "%s cannot be opened (%s)",
+	    s->session_path, strerror(e));
+}
+
 /*
  * The session lock.  The file may be removed by the session that ends (so
  * the spool does not fill with them); whoever locked an unlinked file
@@ -331,13 +388,17 @@ spool_session_lock(struct spool *s, struct fault *f)
 	snprintf(s->session_path, len, "%s.pop3d", s->path);
 	for (int tries = 0; tries < SESSION_LOCK_TRIES; tries++) {
 		s->session_fd = open(s->session_path, O_RDWR | O_CREAT |
-		    O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (s->session_fd == -1) {
-			log_msg(LOG_NOTICE, "%s: cannot create (%s); a second "
-			    "session is not detected and deletions that move "
-			    "mail are refused", s->session_path,
-			    strerror(errno));
-			return 0;
+		    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+		if (s->session_fd == -1)
+			return session_file_unusable(s, f);
+		if (fstat(s->session_fd, &a) == -1 || !S_ISREG(a.st_mode)) {
+			close(s->session_fd);
+			s->session_fd = -1;
+			log_msg(LOG_ERR, "%s is not a regular file; the mailbox "
+			    "is not served until it is removed",
+			    s->session_path);
+			return fault_set(f, FAULT_TEMP, "%s is not a regular "
+			    "file", s->session_path);
 		}
 		if (fcntl_lock(s->session_fd, F_WRLCK) == -1) {
 			e = errno;
@@ -346,8 +407,7 @@ spool_session_lock(struct spool *s, struct fault *f)
 			return fault_set(f, e == EAGAIN ? FAULT_INUSE :
 			    FAULT_TEMP, "another session has this mailbox");
 		}
-		if (fstat(s->session_fd, &a) == 0 &&
-		    stat(s->session_path, &b) == 0 &&
+		if (stat(s->session_path, &b) == 0 &&
 		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
 			break;
 		close(s->session_fd);
@@ -356,14 +416,19 @@ spool_session_lock(struct spool *s, struct fault *f)
 	if (s->session_fd == -1)
 		return fault_set(f, FAULT_TEMP, "%s keeps changing",
 		    s->session_path);
-	if (!S_ISREG(a.st_mode) || (a.st_uid != geteuid() && (fstat(s->fd,
-	    &box) == -1 || a.st_uid != box.st_uid))) {
+	if (a.st_uid != geteuid() && (fstat(s->fd, &box) == -1 ||
+	    a.st_uid != box.st_uid)) {
 		close(s->session_fd);
 		s->session_fd = -1;
-		return fault_set(f, FAULT_PERM, "%s belongs to uid %ld, "
+		log_msg(LOG_ERR, "%s belongs to uid %ld, neither us nor the "
+		    "mailbox owner; the mailbox is not served until it is "
+		    "removed", s->session_path, (long)a.st_uid);
+		return fault_set(f, FAULT_TEMP, "%s belongs to uid %ld, "
 		    "neither us nor the mailbox owner; remove it",
 		    s->session_path, (long)a.st_uid);
 	}
+	/* now, while every path may still be opened: an update syncs it */
+	s->dir_fd = open_dir(s);
 	return 0;
 }
 
@@ -382,8 +447,23 @@ spool_release(struct spool *s)
 		close(s->session_fd);
 		s->session_fd = -1;
 	}
+	if (s->dir_fd != -1)
+		close(s->dir_fd);
+	s->dir_fd = -1;
 	free(s->session_path);
 	free(s->dotlock_path);
 	s->session_path = NULL;
 	s->dotlock_path = NULL;
+}
+
+/*
+ * The spool directory to disk: a file's new name (the journal's) survives
+ * a power cut only once its directory is synced.  0, or -1 with errno.
+ */
+int
+spool_sync_dir(struct spool *s)
+{
+	if (s->dir_fd == -1 && (s->dir_fd = open_dir(s)) == -1)
+		return -1;
+	return fsync(s->dir_fd);
 }

@@ -15,6 +15,7 @@ struct spool {
 	const char	*path;		/* the mailbox */
 	int		fd;		/* the mailbox, opened by the caller */
 	int		session_fd;	/* PATH.pop3d, locked; -1: none */
+	int		dir_fd;		/* its directory, to sync; -1: none */
 	char		*session_path;
 	char		*dotlock_path;
 	int		dotlocked;
@@ -27,5 +28,6 @@ int	spool_lock(struct spool *, struct fault *);
 void	spool_touch(struct spool *);
 void	spool_unlock(struct spool *);
 void	spool_release(struct spool *);
+int	spool_sync_dir(struct spool *);
 
 #endif

@@ -36,8 +36,9 @@ message(struct session *s, const char *arg, size_t *index)
 enum verdict
 cmd_quit(struct session *s, int ac, char **av)
 {
-	size_t n;
+	size_t n, count;
 	uint64_t octets;
+	unsigned long long scanned;
 	sigset_t all, old;
 	int r;
 
@@ -56,11 +57,20 @@ cmd_quit(struct session *s, int ac, char **av)
 	r = mbox_update(&s->mbox);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	mbox_totals(&s->mbox, &n, &octets);
-	if (r == -1) {
+	count = s->mbox.count;
+	scanned = (unsigned long long)s->mbox.scanned;
+	if (r == -1)
 		reply_log_fault(s);
+	/*
+	 * The session lock goes before the answer: a client that reconnects
+	 * the moment it reads +OK (fetchmail polling, scripts) must not find
+	 * the mailbox still [IN-USE].
+	 */
+	mbox_close(&s->mbox);
+	if (r == -1) {
 		log_msg(LOG_INFO, "logout user=%s retr=%lu dele=0 left=%zu "
-		    "bytes=%llu (update failed)", s->acct.name, s->retr,
-		    s->mbox.count, (unsigned long long)s->mbox.scanned);
+		    "bytes=%llu (update failed)", s->acct.name, s->retr, count,
+		    scanned);
 		reply_err(s, "%s %s", reply_code(&s->mbox.fault),
 		    s->mbox.fault.text);
 		return V_QUIT;
@@ -108,11 +118,16 @@ cmd_list(struct session *s, int ac, char **av)
 	return V_OK;
 }
 
+/*
+ * The mailbox failed under a command that reads it (it changed behind us,
+ * or a read failed): say why and end the session, deleting nothing.
+ */
 static enum verdict
-uid_failed(struct session *s)
+read_failed(struct session *s)
 {
 	reply_log_fault(s);
-	return reply_err(s, "[SYS/TEMP] cannot read the mailbox");
+	reply_err(s, "%s %s", reply_code(&s->mbox.fault), s->mbox.fault.text);
+	return V_END;
 }
 
 enum verdict
@@ -124,13 +139,15 @@ cmd_uidl(struct session *s, int ac, char **av)
 	if (ac == 1) {
 		if (message(s, av[0], &i) == NULL)
 			return V_BAD;
-		if (mbox_uid(&s->mbox, i, uid) == -1)
-			return uid_failed(s);
+		if (mbox_check(&s->mbox, i, 0) == -1 ||
+		    mbox_uid(&s->mbox, i, uid) == -1)
+			return read_failed(s);
 		return reply_ok(s, "%zu %s", i + 1, uid);
 	}
 	/* the first UIDL reads the headers: fail before the +OK */
-	if (s->mbox.count > 0 && mbox_uid(&s->mbox, 0, uid) == -1)
-		return uid_failed(s);
+	if (mbox_check_all(&s->mbox) == -1 ||
+	    (s->mbox.count > 0 && mbox_uid(&s->mbox, 0, uid) == -1))
+		return read_failed(s);
 	reply_ok(s, "unique-id listing follows");
 	for (i = 0; i < s->mbox.count; i++)
 		if (!(s->mbox.msgs[i].flags & MSG_DELETED)) {
@@ -162,6 +179,8 @@ cmd_retr(struct session *s, int ac, char **av)
 	(void)ac;
 	if ((m = message(s, av[0], &i)) == NULL)
 		return V_BAD;
+	if (mbox_check(&s->mbox, i, 0) == -1)
+		return read_failed(s);
 	reply_ok(s, "%llu octets", (unsigned long long)m->octets);
 	s->retr++;
 	return send_message(s, i, 0, 0);
@@ -179,6 +198,8 @@ cmd_top(struct session *s, int ac, char **av)
 	if (!reply_number(av[1], &lines))
 		return reply_err(s, "invalid line count: %s",
 		    reply_arg(av[1]));
+	if (mbox_check(&s->mbox, i, 0) == -1)
+		return read_failed(s);
 	reply_ok(s, "top of message follows");
 	return send_message(s, i, 1, lines);
 }

@@ -24,7 +24,7 @@ LAYERS = [
     ('update', ['update', 'journal']),
     ('spool', ['spool', 'boundary']),
     ('file I/O', ['fileio', 'fault']),
-    ('everywhere', ['wire', 'base64', 'md5', 'log', 'params']),
+    ('everywhere', ['wire', 'hash', 'base64', 'md5', 'log', 'params']),
 ]
 RANK = {f: i for i, (_, files) in enumerate(LAYERS) for f in files}
 
