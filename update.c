@@ -3,39 +3,46 @@
  *
  * The file is rewritten where it is, not renamed over: a delivery agent may
  * hold it open.  Kept data after the first deleted message moves towards
- * the start, one block at a time, and the file is cut to its new length.
- * Deleting only trailing messages, or all of them, is a single truncate.
+ * the start and the file is cut to its new length.  Deleting only trailing
+ * messages, or all of them, is a single truncate: no journal, no free
+ * space needed.
  *
- * Crash safety comes from a redo journal in MBOX.pop3d, the file whose lock
- * marks the session (journal.c):
+ * The moves run under a redo journal in MBOX.pop3d, the file whose lock
+ * marks the session (journal.c), and survive a power cut as well as a
+ * kill -9.  The model (ALICE, CrashMonkey): after a crash a file holds
+ * what was written before its last completed fsync, plus any subset of
+ * the pages written since; a new directory entry needs its directory
+ * synced.  So nothing that a write would overwrite is trusted to the page
+ * cache alone:
  *
- *   plan    at offset 0: the moves, the old size (end) and the new (final),
- *           checksummed and on disk before the mailbox is touched;
- *   slots   two records written alternately, each before the block it
- *           names is written to the mailbox.  A record carries the block's
- *           data when writing it would overwrite its own source, or when
- *           its source starts at the new end, where the marker below goes;
- *           otherwise the source is still intact and is read again on redo.
+ *   plan    the moves, the old size (end) and the new (final), and room
+ *           for two records, synced with the directory before the mailbox
+ *           is touched;
+ *   epochs  the moves are cut into epochs of at most slot_cap bytes.  An
+ *           epoch's record (carrying its bytes when its destination
+ *           overlaps its source) is synced, then its bytes are written to
+ *           their destination and synced, before the next record may take
+ *           the place of the one before.  Recovery redoes the newest whole
+ *           record (checksums tell a torn one) and goes on from there.
+ *   cut     a NUL at the new end, synced; a MARKED record, synced; the
+ *           truncate, synced; the journal emptied, synced.  After a crash
+ *           a NUL at the new end means the cut has not happened, while
+ *           mail appended since (starting "From ") means it has; mail
+ *           delivered after a crash, behind the leftover bytes, is moved
+ *           down the same way (TAIL records) before the cut.
  *
- * Recovery takes the newer valid slot, writes its block again (idempotent)
- * and goes on from there, so every crash point ends in the planned result.
- * Before the final truncate a NUL is written at the new end and a MARKED
- * record says so: after a crash, a NUL there means the cut has not
- * happened, while mail appended since (starting "From ") means it has.
- * Mail appended after a crash, behind the leftover bytes, is moved down
- * in the same way (a TAIL record) before the cut, so it is never lost.
- *
- * What this covers is the process dying at any instant (kill -9, a crash):
- * the page cache keeps our writes in order.  The result and the emptied
- * journal are synced before +OK, so a power cut afterwards loses nothing;
- * one during the update itself is not covered, as syncing every block
- * would cost a disk flush per 128 KB.
+ * Two syncs an epoch: a 1 GB update with 8 MB epochs makes a few hundred.
+ * With little free space the epochs shrink to what the disk holds: 64 KB
+ * free is enough for any deletion.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+#include "params.h"
 
 #include "journal.h"
 #include "log.h"
@@ -52,14 +59,62 @@ truncate_only(struct update_box *box, uint64_t first)
 	return 0;
 }
 
+/*
+ * In words a user understands: the disk is full, and what still works.
+ * need and room when we measured them; else the error the write met.
+ */
+static int
+disk_full(struct update_box *box, uint64_t need, uint64_t room)
+{
+	char why[sizeof(box->fault->text)];
+
+	if (need > 0)
+		snprintf(why, sizeof(why), "%llu KB needed, %llu KB free",
+		    (unsigned long long)(need + 1023) / 1024,
+		    (unsigned long long)room / 1024);
+	else
+		snprintf(why, sizeof(why), "%s", box->fault->text);
+	return fault_set(box->fault, FAULT_TEMP, "the disk is full: not "
+	    "enough free space to delete these messages safely (%s); "
+	    "deleting only the newest messages needs none", why);
+}
+
+/*
+ * Bytes the journal may take: what the file system has free, plus what
+ * the journal file holds already (it is emptied first).
+ */
+static uint64_t
+journal_room(int fd)
+{
+	struct statvfs v;
+	struct stat st;
+	uint64_t room;
+
+	if (fstatvfs(fd, &v) == -1)
+		return UINT64_MAX;	/* ask the writes themselves */
+	room = (uint64_t)v.f_bavail * v.f_frsize;
+	if (fstat(fd, &st) == 0)
+		room += (uint64_t)st.st_blocks * 512;
+	return room;
+}
+
 static int
 run_journaled(struct journal *j)
 {
 	struct update_box *box = j->box;
 	struct fault *f = box->fault;
+	uint64_t room = journal_room(j->fd), total = 0;
 	int r;
 
+	for (uint64_t i = 0; i < j->plan.nmoves; i++)
+		total += j->moves[i].len;
+	if ((j->plan.slot_cap = journal_capacity(j->plan.nmoves, total,
+	    room)) == 0)
+		return disk_full(box, (uint64_t)journal_size(j->plan.nmoves,
+		    4096), room);
 	if (journal_write_plan(j) == -1) {
+		if (errno == ENOSPC || errno == EDQUOT)
+			disk_full(box, 0, 0);
 		if (ftruncate(j->fd, 0) == -1)
 			log_msg(LOG_ERR, "%s: %s", box->spool->session_path,
 			    strerror(errno));

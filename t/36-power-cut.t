@@ -26,7 +26,8 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import crashstate as cs  # noqa: E402
 import mboxsafe as ms  # noqa: E402
-from pop3lib import Tap, need_pop3d  # noqa: E402
+import pop3lib  # noqa: E402
+from pop3lib import Tap, build, need_pop3d  # noqa: E402
 
 tap = Tap()
 
@@ -151,6 +152,7 @@ lines = [
     '9 linkat(%s, %s, 0) = 0' % (at('m'), at('n')),
     '9 unlinkat(%s, 0) = 0' % at('m'),
     '9 fallocate(%s, 0, 0, 8192) = 0' % fd(3, 'k'),
+    '9 fallocate(%s, 3, 0, 8192) = 0' % fd(3, 'k'),
 ]
 tf = tempfile.NamedTemporaryFile('w', suffix='.trace', delete=False)
 tf.write('\n'.join(lines) + '\n')
@@ -158,10 +160,11 @@ tf.close()
 model = cs.replay(cs.read_trace(tf.name), X, X,
                   lambda: {(X + '/k').encode(): (('real', 1), b'12')})
 tap.eq((model.volatile_files(), model.unmodelled),
-       ({(X + '/k').encode(): b'1ZYY', (X + '/n').encode(): b'ss\0\0qrt'},
-        ['fallocate#14']),
+       ({(X + '/k').encode(): b'1ZYY' + bytes(8188),
+         (X + '/n').encode(): b'ss\0\0qrt'}, ['fallocate#15']),
        'model: O_APPEND, dup, pwritev, lseek, write at the offset, names '
-       'relative to a directory; a call it cannot replay is reported')
+       'relative to a directory, fallocate growing a file; a call it '
+       'cannot replay (a hole punched) is reported')
 with open(tf.name, 'w') as f:
     f.write('\n'.join(lines[:2]) + '\n9 pwrite64(%s, "%s"..., 9, 0) = 9\n'
             % (fd(3, 'k'), h(b'abc')))
@@ -213,6 +216,17 @@ if 'TMPDIR' not in os.environ and os.access('/dev/shm', os.W_OK) and \
 
 jobs = int(os.environ.get('CRASH_JOBS', '0')) or min(4, os.cpu_count() or 1)
 scenarios = ms.crash_scenarios()
+# Updates of many epochs: the same mailboxes through pop3d-epochs, whose
+# epochs are 256 KB, so records alternate, carry data or not, and a
+# crash lands between two epochs.
+build(tap, 'pop3d-epochs')
+for sc in [c for c in ms.crash_scenarios() if c.name in (
+        'journaled blocks: delete first, middle, last',
+        'plain blocks: delete first, middle, last',
+        'mail delivered after the crash (journaled blocks)')]:
+    sc.name += ', 256 KB epochs'
+    sc.binary = pop3lib.EPOCHS
+    scenarios.append(sc)
 t0 = time.time()
 totals = {'states': 0, 'failed': 0, 'lost': 0, 'corrupted': 0,
           'duplicated': 0, 'not_ok': 0, 'lost_states': 0,

@@ -54,13 +54,13 @@ TRACED = [
     'open', 'openat', 'creat', 'close', 'dup', 'dup2', 'dup3', 'fcntl',
     'lseek', 'rename', 'renameat', 'renameat2', 'link', 'linkat', 'unlink',
     'unlinkat', 'mknod', 'mknodat', 'chdir', 'fchdir', 'clone', 'clone3',
-    'fork', 'vfork',
+    'fork', 'vfork', 'fallocate',
     # not modelled:
-    'openat2', 'fallocate', 'copy_file_range', 'sendfile', 'splice',
+    'openat2', 'copy_file_range', 'sendfile', 'splice',
     'sync_file_range', 'mmap', 'msync', 'mkdir', 'mkdirat', 'rmdir',
     'symlink', 'symlinkat', 'io_uring_enter', 'close_range',
 ]
-UNMODELLED = {'openat2', 'fallocate', 'copy_file_range', 'sendfile', 'splice',
+UNMODELLED = {'openat2', 'copy_file_range', 'sendfile', 'splice',
               'mkdir', 'mkdirat', 'rmdir', 'symlink', 'symlinkat',
               'io_uring_enter'}
 
@@ -211,7 +211,9 @@ def arg_iov(a):
 
 class Item:
     """One pending change: a page-sized piece of a write ('w'), a truncate
-    ('t'), or a directory entry ('create', 'link', 'unlink', 'rename')."""
+    ('t'), an extension by fallocate ('x': the size grows to off, with
+    zeros, if it is smaller), or a directory entry ('create', 'link',
+    'unlink', 'rename')."""
     __slots__ = ('seq', 'kind', 'ino', 'off', 'data', 'name', 'new', 'call')
 
     def __init__(self, seq, kind, ino, call, off=0, data=b'', name=None,
@@ -220,13 +222,13 @@ class Item:
         self.off, self.data, self.name, self.new = off, data, name, new
 
     def is_data(self):
-        return self.kind in ('w', 't')
+        return self.kind in ('w', 't', 'x')
 
     def __repr__(self):
         if self.kind == 'w':
             return 'w(%s@%d+%d)' % (self.ino, self.off, len(self.data))
-        if self.kind == 't':
-            return 't(%s:%d)' % (self.ino, self.off)
+        if self.kind in ('t', 'x'):
+            return '%s(%s:%d)' % (self.kind, self.ino, self.off)
         return '%s(%s%s)' % (self.kind, os.fsdecode(self.name),
                              ' ' + os.fsdecode(self.new) if self.new else '')
 
@@ -236,6 +238,9 @@ def apply_data(buf, it):
         if len(buf) < it.off:
             buf.extend(bytes(it.off - len(buf)))
         buf[it.off:it.off + len(it.data)] = it.data
+    elif it.kind == 'x':
+        if len(buf) < it.off:
+            buf.extend(bytes(it.off - len(buf)))
     else:
         if len(buf) > it.off:
             del buf[it.off:]
@@ -473,6 +478,21 @@ class Model:
                 if n == 'mmap' and 'MAP_SHARED' not in ' '.join(c.args):
                     return
                 self.unmodelled.append(repr(c))
+            return
+        if n == 'fallocate':
+            # mode 0 claims space and, past the end, grows the file with
+            # zeros; FALLOC_FL_KEEP_SIZE (1) only claims space
+            of = self.file_of(c, table)
+            if of is None:
+                return
+            mode = arg_int(c.args[1])
+            if mode not in (0, 1):
+                self.unmodelled.append(repr(c))
+                return
+            if mode == 0:
+                self.add('x', of.ino, c, off=arg_int(c.args[2]) +
+                         arg_int(c.args[3]))
+                self.note('kill', 'kill -9 after %r' % c)
             return
         if n in ('ftruncate', 'truncate'):
             if n == 'ftruncate':

@@ -278,15 +278,19 @@ class Scenario:
     A mailbox, the messages a session deletes, mail delivered during the
     session (between the scan and QUIT) and mail delivered after a crash
     (before the next session).  The only acceptable files afterwards are
-    the original and the planned result, with any mail delivered.
+    the original and the planned result, with any mail delivered.  binary,
+    when given, is the pop3d build that runs the update (the recovery is
+    always the plain one).
     """
 
-    def __init__(self, name, msgs, delete, during=b'', after=b''):
+    def __init__(self, name, msgs, delete, during=b'', after=b'',
+                 binary=None):
         self.name = name
         self.box = Mailbox(msgs)
         self.delete = sorted(delete)
         self.during = during
         self.after = after
+        self.binary = binary
 
     def original(self):
         return delivered(self.box.data(), self.during)
@@ -306,7 +310,8 @@ def run_update(sc, mbox, passwd, wrap=(), log=None, env=None,
     QUIT (then before_quit() is called, if given).  Returns the QUIT
     answer, or None when pop3d died first.
     """
-    s = session(mbox, passwd, wrap=wrap, log=log, env=env)
+    kw = {'binary': sc.binary} if sc.binary else {}
+    s = session(mbox, passwd, wrap=wrap, log=log, env=env, **kw)
     try:
         ok = s.login()
         if ok is None or not ok.startswith(b'+OK'):

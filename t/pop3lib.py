@@ -35,6 +35,9 @@ POP3D = os.path.abspath(os.environ.get("POP3D", os.path.join(TOP, "pop3d")))
 # The same program with a 50 ms failure delay, for tests of refusals.
 FASTFAIL = os.path.abspath(os.environ.get(
     "POP3D_FASTFAIL", os.path.join(TOP, "pop3d-fastfail")))
+# The same program with 256 KB update epochs: small mailboxes, many epochs.
+EPOCHS = os.path.abspath(os.environ.get(
+    "POP3D_EPOCHS", os.path.join(TOP, "pop3d-epochs")))
 # The clients' mailbox and users (alice, wonderland): t/4x.
 FIXTURES = os.path.join(TOP, "t", "fixtures")
 # The scripted sessions of t/20, their mailboxes and users.
