@@ -7,14 +7,15 @@
  * bits of an MD5 digest as 24 hex digits; an X-UIDL of 24 lower-case hex
  * digits is not honoured, so that no X-UIDL can spell another message's
  * UID.  The digest covers the From_ line and the headers that mail readers
- * do not rewrite; a message without a Message-ID, which is the only field
- * that tells two messages with the same header apart, adds the rest of its
- * bytes, so that its UID follows from what it is and not from where it
- * stands among its copies.  Every CR right before an LF is left out: a
- * mail reader that rewrites CR LF line ends as LF changes no UID.  Only
- * the headers are read (and the bodies of messages without a Message-ID),
- * and only when a client first asks for UIDL: sessions that never do pay
- * nothing for it.
+ * do not rewrite.  A message without a Message-ID (the field that names a
+ * message, RFC 5322) adds the rest of its bytes: cron mails of the same
+ * second then get UIDs that follow from what each one is, not from where
+ * it stands, and one never hands its UID to another.  (Without state, a
+ * lone message cannot both keep a header-only UID and never pass it on to
+ * a later twin.)  Every CR right before an LF is left out: a mail reader
+ * that rewrites CR LF line ends as LF changes no UID.  Only the headers
+ * are read (and the bodies of messages without a Message-ID), and only
+ * when a client first asks for UIDL: sessions that never do pay nothing.
  */
 #include <errno.h>
 #include <stdint.h>
