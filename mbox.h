@@ -29,7 +29,7 @@ struct msg {
 	uint16_t	xuidl_off;	/* X-UIDL value, from the message start */
 	uint8_t		xuidl_len;
 	uint8_t		flags;
-	unsigned char	uid[UID_BYTES];	/* digest of From_ line and headers */
+	unsigned char	uid[UID_BYTES];	/* digest: see mbox_uid.c */
 };
 
 struct mbox {

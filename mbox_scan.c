@@ -3,8 +3,9 @@
  * index.  A message starts at a line beginning "From " at the start of the
  * file or right after an empty line; that empty line is the separator and
  * belongs to no message, and so does one empty line at the end of the
- * file.  Octet counts are what RETR will send, by the rules of wire.h.  UIDs are left to mbox_uid.c, which reads only
- * the headers, and only when a client asks for UIDL.
+ * file.  Octet counts are what RETR will send, by the rules of wire.h.
+ * UIDs are left to mbox_uid.c, which reads the headers (and the bodies of
+ * messages without a Message-ID) only when a client asks for UIDL.
  */
 #include <errno.h>
 #include <stdlib.h>

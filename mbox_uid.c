@@ -4,11 +4,18 @@
  *
  * It is the value of the X-UIDL header when that is 1 to 70 printable
  * characters (UIDs survive a move from a server that wrote them), else 96
- * bits of the MD5 of the From_ line and the headers that mail readers do
- * not rewrite, as 24 hex digits; an X-UIDL of 24 lower-case hex digits is
- * not honoured, so that no X-UIDL can spell another message's UID.  Only
- * the headers are read, and only when a client first asks for UIDL:
- * sessions that never do pay nothing for it.
+ * bits of an MD5 digest as 24 hex digits; an X-UIDL of 24 lower-case hex
+ * digits is not honoured, so that no X-UIDL can spell another message's
+ * UID.  The digest covers the From_ line and the headers that mail readers
+ * do not rewrite.  A message without a Message-ID (the field that names a
+ * message, RFC 5322) adds the rest of its bytes: cron mails of the same
+ * second then get UIDs that follow from what each one is, not from where
+ * it stands, and one never hands its UID to another.  (Without state, a
+ * lone message cannot both keep a header-only UID and never pass it on to
+ * a later twin.)  Every CR right before an LF is left out: a mail reader
+ * that rewrites CR LF line ends as LF changes no UID.  Only the headers
+ * are read (and the bodies of messages without a Message-ID), and only
+ * when a client first asks for UIDL: sessions that never do pay nothing.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -123,51 +130,79 @@ note_xuidl(struct msg *msg, off_t at, const char *p, size_t avail)
 	xuidl_digest(v, (size_t)(e - v), msg->uid);
 }
 
-/* Digest the From_ line and the headers, up to the empty line. */
+/*
+ * A Message-ID with a value on its first line, after at most one space:
+ * any other counts as none, and such a message only costs a read of its
+ * body.
+ */
 static int
-digest_headers(struct mbox *m, struct msg *msg)
+is_message_id(const char *p, size_t avail)
+{
+	size_t k = 11;
+
+	if (!header_is(p, avail, "Message-ID:"))
+		return 0;
+	k += avail > k && p[k] == ' ';
+	return avail > k && (unsigned char)p[k] > ' ';
+}
+
+/*
+ * Digest the From_ line and the headers, up to the empty line; without a
+ * Message-ID (or an X-UIDL, which is the UID), on to the end.  The CR of
+ * each CR LF is left out; a CR that ends what one read brought waits for
+ * the next, which starts with it.
+ */
+static int
+digest_message(struct mbox *m, struct msg *msg)
 {
 	off_t at = msg->from, end = msg->from + msg->from_len + msg->size;
-	int first = 1, skip = 0;
+	int bol = 1, body = 0, skip = 0, has_id = 0;
 	unsigned char digest[UID_BYTES];
 	const char *p, *nl;
 	struct md5 ctx;
-	size_t avail, seg;
+	size_t avail, n;
 
 	md5_init(&ctx);
 	while (at < end) {
-		if ((p = mbox_peek(m, at, HEADER_LOOK, &avail)) == NULL)
+		/*
+		 * At a line start, enough to tell the header's name.  The
+		 * From_ line goes through the header's tests too: "From " is
+		 * neither empty nor any name they look for.
+		 */
+		if ((p = mbox_peek(m, at, bol ? HEADER_LOOK : 2, &avail)) ==
+		    NULL)
 			return -1;
 		if (avail == 0)
 			break;
 		if ((off_t)avail > end - at)
 			avail = (size_t)(end - at);
-		if (!first) {
+		if (bol && !body) {
 			if (p[0] == '\n' || (avail >= 2 && p[0] == '\r' &&
-			    p[1] == '\n'))
-				break;
-			if (p[0] != ' ' && p[0] != '\t') {
+			    p[1] == '\n')) {
+				if (has_id || msg->flags & MSG_XUIDL)
+					break;
+				body = 1;
+				skip = 0;
+			} else if (p[0] != ' ' && p[0] != '\t') {
 				skip = is_volatile(p, avail);
 				if (header_is(p, avail, "X-UIDL:"))
 					note_xuidl(msg, at, p, avail);
+				has_id |= is_message_id(p, avail);
 			}
 		}
-		for (;;) {
-			nl = memchr(p, '\n', avail);
-			seg = nl ? (size_t)(nl - p) + 1 : avail;
-			if (!skip)
-				md5_update(&ctx, p, seg);
-			at += (off_t)seg;
-			if (nl || at >= end)
-				break;
-			if ((p = mbox_peek(m, at, 1, &avail)) == NULL)
-				return -1;
-			if (avail == 0)
-				break;
-			if ((off_t)avail > end - at)
-				avail = (size_t)(end - at);
-		}
-		first = 0;
+		nl = memchr(p, '\n', avail);
+		n = nl ? (size_t)(nl - p) + 1 : avail;
+		/* a lone CR (a file cut short) goes, or nothing would */
+		if (nl == NULL && n > 1 && p[n - 1] == '\r' &&
+		    at + (off_t)n < end)
+			n--;
+		if (!skip && nl && n >= 2 && p[n - 2] == '\r') {
+			md5_update(&ctx, p, n - 2);
+			md5_update(&ctx, "\n", 1);
+		} else if (!skip)
+			md5_update(&ctx, p, n);
+		at += (off_t)n;
+		bol = nl != NULL;
 	}
 	final_uid(&ctx, digest);
 	if (!(msg->flags & MSG_XUIDL))
@@ -188,9 +223,11 @@ uid_cmp(const void *a, const void *b)
 }
 
 /*
- * UIDs must be unique.  Equal digests come from byte-identical headers (or
- * a repeated X-UIDL); the k-th copy in file order gets the digest of
- * (uid, k), which stays put as long as the earlier copies do.
+ * UIDs must be unique.  Equal digests come from copies of one message:
+ * the same header with the same Message-ID, the same bytes (up to line
+ * ends and rewritten headers) without one, or a repeated X-UIDL.  The k-th
+ * copy in file order gets the digest of (uid, k), which stays put as long
+ * as the earlier copies do; a client that has one copy has them all.
  */
 static int
 make_unique(struct mbox *m)
@@ -241,7 +278,7 @@ static int
 make_uids(struct mbox *m)
 {
 	for (size_t i = 0; i < m->count; i++)
-		if (digest_headers(m, &m->msgs[i]) == -1)
+		if (digest_message(m, &m->msgs[i]) == -1)
 			return -1;
 	if (make_unique(m) == -1)
 		return fault_sys(&m->fault, FAULT_TEMP, "UIDs");

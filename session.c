@@ -44,6 +44,7 @@ static const struct cmd cmds[] = {
 	{ "RSET", ST_TRANS,	0, 0,		cmd_rset },
 	{ "TOP",  ST_TRANS,	2, 2,		cmd_top },
 	{ "UIDL", ST_TRANS,	0, 1,		cmd_uidl },
+	{ "LAST", ST_TRANS,	0, 0,		cmd_last },	/* RFC 1460 */
 	{ NULL, 0, 0, 0, NULL }
 };
 

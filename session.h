@@ -34,6 +34,7 @@ struct session {
 	struct mbox		mbox;
 	char			peer[64];
 	unsigned long		retr, dele;
+	size_t			last;		/* LAST: highest number accessed */
 };
 
 /* session.c */
@@ -66,5 +67,6 @@ enum verdict	cmd_noop(struct session *, int, char **);
 enum verdict	cmd_rset(struct session *, int, char **);
 enum verdict	cmd_top(struct session *, int, char **);
 enum verdict	cmd_uidl(struct session *, int, char **);
+enum verdict	cmd_last(struct session *, int, char **);
 
 #endif

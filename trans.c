@@ -1,6 +1,6 @@
 /*
  * The TRANSACTION state (RFC 1939 section 5): STAT, LIST, RETR, TOP,
- * DELE, NOOP, RSET, UIDL, and QUIT, which enters UPDATE.
+ * DELE, NOOP, RSET, UIDL, LAST, and QUIT, which enters UPDATE.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +8,17 @@
 #include "log.h"
 #include "retr.h"
 #include "session.h"
+
+/*
+ * LAST's "highest number accessed" (RFC 1081, 1225 and 1460; RFC 1725
+ * dropped the command): RETR and DELE raise it, TOP does not.
+ */
+static void
+accessed(struct session *s, size_t i)
+{
+	if (i + 1 > s->last)
+		s->last = i + 1;
+}
 
 /* A message number that names a message not deleted; else the -ERR. */
 static struct msg *
@@ -183,6 +194,7 @@ cmd_retr(struct session *s, int ac, char **av)
 		return read_failed(s);
 	reply_ok(s, "%llu octets", (unsigned long long)m->octets);
 	s->retr++;
+	accessed(s, i);
 	return send_message(s, i, 0, 0);
 }
 
@@ -215,6 +227,7 @@ cmd_dele(struct session *s, int ac, char **av)
 		return V_BAD;
 	m->flags |= MSG_DELETED;
 	s->dele++;
+	accessed(s, i);
 	return reply_ok(s, "message %zu deleted", i + 1);
 }
 
@@ -237,7 +250,24 @@ cmd_rset(struct session *s, int ac, char **av)
 	for (size_t i = 0; i < s->mbox.count; i++)
 		s->mbox.msgs[i].flags &= (uint8_t)~MSG_DELETED;
 	s->dele = 0;
+	/*
+	 * RSET goes back to the value at the start of the session: 0, since
+	 * nothing of earlier sessions is kept (RFC 1460 counted them too).
+	 */
+	s->last = 0;
 	mbox_totals(&s->mbox, &n, &octets);
 	return reply_ok(s, "%zu messages (%llu octets)", n,
 	    (unsigned long long)octets);
+}
+
+/*
+ * LAST (RFC 1460): old clients (neomutt's pop_last, Net::POP3's last)
+ * ask for it; it is not in CAPA, which came later (RFC 2449).
+ */
+enum verdict
+cmd_last(struct session *s, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	return reply_ok(s, "%zu", s->last);
 }

@@ -30,11 +30,14 @@
 #   curl       writes the message with its CRLF line ends (dot-stuffing
 #              undone): CR before LF is removed here.
 #   mutt       (pipe-message, pipe_decode unset, pipe_sep empty): nothing.
+#   fdm        (to a maildir, with "set no-received"): nothing.
+#   Net::POP3  (perl; get) returns the lines with LF ends, stuffing undone.
 #   poplib     (t/43-poplib.t) returns the lines without CRLF, stuffing undone.
 
 . "$(dirname "$0")/launch-lib.sh"
 
-need python3 fetchmail mpop getmail curl mutt tmux
+need python3 fetchmail mpop getmail curl mutt tmux fdm s-nail perl
+perl -MNet::POP3 -e 1 2>/dev/null || skip_or_fail "perl's Net::POP3 missing"
 need_launcher
 need_pop3d
 setup_tmp
@@ -417,5 +420,140 @@ mutt_run mutt-delete "<tag-pattern>~A<enter><tag-prefix><delete-message><quit>"
 [ "$(cat "$TMP/mutt-delete.status" 2>/dev/null)" = 0 ]
 ok $? "mutt delete: quit" || diag_file "$TMP/mutt-delete.err"
 mailbox_emptied "mutt delete"
+
+# ---- fdm, and the UIDs leave-on-server clients trust ----
+
+# fdm run as root fetches as debianfdm (group nogroup) and delivers as its
+# default-user, nobody: its cache and maildirs live where both can write.
+FDM=$TMP/fdm
+mkdir -p "$FDM"
+if [ "$(id -u)" -eq 0 ]; then
+	chown nobody:nogroup "$FDM"
+	chmod 770 "$FDM"
+	fdm_user='set default-user "nobody"'
+else
+	fdm_user=
+fi
+
+# fdm_run NAME: one fetch of the new messages (new-only, the cache in
+# FDM/cache), leaving them on the server, each into the maildir FDM/NAME;
+# sets fdm_status and fdm_count (the messages it saved).
+fdm_run()
+{
+	cat >"$TMP/$1.conf" <<EOF
+set lock-file "$FDM/lock"
+$fdm_user
+set no-received
+account "pop" pop3 server "127.0.0.1" port $PORT user "alice" pass "wonderland" new-only cache "$FDM/cache" no-apop keep
+action "save" maildir "$FDM/$1"
+match all action "save"
+EOF
+	chmod 600 "$TMP/$1.conf"
+	timeout 60 fdm -v -f "$TMP/$1.conf" fetch >"$TMP/$1.log" 2>&1
+	fdm_status=$?
+	fdm_count=$(find "$FDM/$1/new" "$FDM/$1/cur" -type f 2>/dev/null | wc -l)
+}
+
+reset_mailbox
+fdm_run fdm-all
+[ "$fdm_status" -eq 0 ]
+ok $? "fdm new-only: exit 0" || diag_file "$TMP/fdm-all.log"
+mail_files maildir "$FDM/fdm-all" "$TMP/expected" "$TMP/fdm-all"
+ok $? "fdm: one file per message"
+same_dir "$TMP/expected" "$TMP/fdm-all" "fdm: every message as stored"
+mailbox_unchanged "fdm"
+fdm_run fdm-again
+[ "$fdm_status" -eq 0 ] && [ "$fdm_count" -eq 0 ]
+ok $? "fdm new-only: the second run fetches nothing (UIDL stable)" ||
+    diag_file "$TMP/fdm-again.log"
+
+# s-nail opens a mailbox whose message 7 is stored with CR LF line ends and
+# quits: it writes Status: O into every message and message 7 with LF.
+# RETR sends the same bytes before and after, and so must UIDL.
+cp "$SESSIONS/mbox/crlf7" "$MBOX"
+rm -f "$FDM/cache"
+fdm_run fdm-crlf
+[ "$fdm_status" -eq 0 ] && [ "$fdm_count" -eq 8 ]
+ok $? "fdm: the 8 messages of a mailbox with a CR LF message" ||
+    diag_file "$TMP/fdm-crlf.log"
+env -u MBOX HOME="$HOME" timeout 60 s-nail -n -N -f "$MBOX" \
+    </dev/null >"$TMP/s-nail.log" 2>&1
+[ "$(grep -c '^Status: O$' "$MBOX")" -eq 8 ] && ! grep -q $'\r' "$MBOX"
+ok $? "s-nail rewrote the mailbox: Status: O added, CR LF now LF" ||
+    diag_file "$TMP/s-nail.log"
+fdm_run fdm-crlf-again
+[ "$fdm_status" -eq 0 ] && [ "$fdm_count" -eq 0 ]
+ok $? "fdm after s-nail's rewrite: nothing new, no second copy" ||
+    diag_file "$TMP/fdm-crlf-again.log"
+
+# Two cron mails with the same From_ line and header: fdm fetches the
+# first, the second arrives, another client deletes the first.  The second
+# must not inherit the first's UID, or fdm never fetches it.
+cp "$SESSIONS/mbox/twin-first" "$MBOX"
+rm -f "$FDM/cache"
+fdm_run fdm-twin
+[ "$fdm_status" -eq 0 ] && [ "$fdm_count" -eq 1 ]
+ok $? "fdm: the first of two cron mails" || diag_file "$TMP/fdm-twin.log"
+cp "$SESSIONS/mbox/twins" "$MBOX"
+curl_pop3 -X 'DELE 1' -I "$URL/" >"$TMP/curl-twin.log" 2>&1 &&
+    cmp -s "$SESSIONS/mbox/twin-second" "$MBOX"
+ok $? "curl deleted the first cron mail" || diag_file "$TMP/curl-twin.log"
+fdm_run fdm-twin-second
+mbox_split "$SESSIONS/mbox/twin-second" "$TMP/expected-twin"
+[ "$fdm_status" -eq 0 ] && [ "$fdm_count" -eq 1 ] &&
+    cmp -s "$TMP/expected-twin/1" \
+    "$(find "$FDM/fdm-twin-second" -type f | head -n 1)"
+ok $? "fdm fetches the second cron mail after the first was deleted" ||
+    diag_file "$TMP/fdm-twin-second.log"
+
+# ---- Net::POP3 (perl): every message, UIDL and LAST ----
+
+cat >"$TMP/netpop3.pl" <<'EOF'
+# netpop3.pl PORT DIR: every message into DIR/N; prints the UIDs and what
+# LAST answers before, after each RETR and after RSET.
+use strict;
+use warnings;
+use Net::POP3;
+
+my ($port, $dir) = @ARGV;
+my $pop = Net::POP3->new('127.0.0.1', Port => $port, Timeout => 30)
+    or die "connect: $@";
+defined $pop->login('alice', 'wonderland') or die 'login failed';
+my $list = $pop->list or die 'LIST failed';
+my $uidl = $pop->uidl or die 'UIDL failed';
+print 'last ', $pop->last // 'none', "\n";
+for my $n (sort { $a <=> $b } keys %$list) {
+	my $lines = $pop->get($n) or die "RETR $n failed";
+	open(my $f, '>', "$dir/$n") or die "$dir/$n: $!";
+	binmode $f;
+	print $f @$lines;
+	close $f or die "$dir/$n: $!";
+	print "uid $n $uidl->{$n} last ", $pop->last // 'none', "\n";
+}
+$pop->reset;		# its value says nothing when none was deleted
+$pop->ok or die 'RSET failed';
+print 'reset last ', $pop->last // 'none', "\n";
+$pop->quit or die 'QUIT failed';
+EOF
+
+reset_mailbox
+mkdir -p "$TMP/netpop3"
+timeout 60 perl "$TMP/netpop3.pl" "$PORT" "$TMP/netpop3" >"$TMP/netpop3.out" \
+    2>"$TMP/netpop3.err"
+ok $? "Net::POP3: exit 0" || diag_file "$TMP/netpop3.err"
+same_dir "$TMP/expected" "$TMP/netpop3" "Net::POP3: every message as stored"
+mailbox_unchanged "Net::POP3"
+{
+	echo "last 0"
+	for n in $(seq 1 "$message_count"); do echo "last $n"; done
+	echo "reset last 0"
+} >"$TMP/netpop3.last"
+sed 's/^uid [0-9]* [^ ]* //' "$TMP/netpop3.out" >"$TMP/netpop3.got"
+same_bytes "$TMP/netpop3.last" "$TMP/netpop3.got" \
+    "Net::POP3 last: 0, the number of each message retrieved, 0 after RSET"
+[ "$(grep '^uid ' "$TMP/netpop3.out" | cut -d' ' -f3 | sort -u |
+    wc -l)" -eq "$message_count" ]
+ok $? "Net::POP3 uidl: one UID per message, all distinct" ||
+    diag_file "$TMP/netpop3.out"
 
 done_testing
