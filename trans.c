@@ -11,7 +11,9 @@
 
 /*
  * LAST's "highest number accessed" (RFC 1081, 1225 and 1460; RFC 1725
- * dropped the command): RETR and DELE raise it, TOP does not.
+ * dropped the command): RETR and DELE raise it, as those RFCs say, and
+ * TOP too, which reads the message as much (popa3d leaves TOP out; a
+ * client that asks LAST after TOP has seen what TOP sent).
  */
 static void
 accessed(struct session *s, size_t i)
@@ -213,6 +215,7 @@ cmd_top(struct session *s, int ac, char **av)
 	if (mbox_check(&s->mbox, i, 0) == -1)
 		return read_failed(s);
 	reply_ok(s, "top of message follows");
+	accessed(s, i);
 	return send_message(s, i, 1, lines);
 }
 
