@@ -738,7 +738,7 @@ journal_resume(struct journal *j)
 			return fail(j, "update: journal");
 		}
 		if (move_durably(j, last, j->moves, j->plan.nmoves,
-		    last->has_data) == -1)
+		    last->has_data != 0) == -1)
 			return -1;
 		idx = last->move;
 		off = last->off;
@@ -748,7 +748,7 @@ journal_resume(struct journal *j)
 	tail.src = last->src;
 	tail.dst = last->dst;
 	tail.len = last->len;
-	if (move_durably(j, last, &tail, 1, last->has_data) == -1 ||
+	if (move_durably(j, last, &tail, 1, last->has_data != 0) == -1 ||
 	    run_moves(j, S_TAIL, &tail, 1, 0, last->off + last->blen) == -1)
 		return -1;
 	return finish(j, last->dst + last->len, last->src + last->len);
