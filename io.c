@@ -149,6 +149,23 @@ out_commit(struct out *o, size_t n)
 	o->len += n;
 }
 
+/*
+ * v in decimal at p (IO_DECIMAL_MAX bytes at most); returns the end.
+ * LIST and UIDL write two numbers a message, and printf(3) would be most
+ * of a poll's time.
+ */
+char *
+io_decimal(char *p, uint64_t v)
+{
+	char digits[IO_DECIMAL_MAX], *d = digits + sizeof(digits);
+
+	do
+		*--d = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	memcpy(p, d, (size_t)(digits + sizeof(digits) - d));
+	return p + (digits + sizeof(digits) - d);
+}
+
 void
 out_printf(struct out *o, const char *fmt, ...)
 {

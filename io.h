@@ -6,6 +6,7 @@
 #define IO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "params.h"
 
@@ -34,6 +35,8 @@ int	in_pending(struct in *);
 void	out_put(struct out *, const void *, size_t);
 char	*out_space(struct out *, size_t, size_t *);
 void	out_commit(struct out *, size_t);
+#define IO_DECIMAL_MAX	20	/* digits of 2^64 - 1 */
+char	*io_decimal(char *, uint64_t);
 void	out_printf(struct out *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	out_flush(struct out *);

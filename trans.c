@@ -4,6 +4,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 #include "retr.h"
@@ -110,6 +111,7 @@ cmd_stat(struct session *s, int ac, char **av)
 enum verdict
 cmd_list(struct session *s, int ac, char **av)
 {
+	char line[2 * IO_DECIMAL_MAX + 4], *p;
 	struct msg *m;
 	size_t i, n;
 	uint64_t octets;
@@ -124,9 +126,14 @@ cmd_list(struct session *s, int ac, char **av)
 	reply_ok(s, "%zu messages (%llu octets)", n,
 	    (unsigned long long)octets);
 	for (i = 0; i < s->mbox.count; i++)
-		if (!(s->mbox.msgs[i].flags & MSG_DELETED))
-			out_printf(&s->out, "%zu %llu\r\n", i + 1,
-			    (unsigned long long)s->mbox.msgs[i].octets);
+		if (!(s->mbox.msgs[i].flags & MSG_DELETED)) {
+			p = io_decimal(line, i + 1);
+			*p++ = ' ';
+			p = io_decimal(p, (uint64_t)s->mbox.msgs[i].octets);
+			*p++ = '\r';
+			*p++ = '\n';
+			out_put(&s->out, line, (size_t)(p - line));
+		}
 	out_put(&s->out, ".\r\n", 3);
 	return V_OK;
 }
@@ -146,8 +153,8 @@ read_failed(struct session *s)
 enum verdict
 cmd_uidl(struct session *s, int ac, char **av)
 {
-	char uid[UID_MAX + 1];
-	size_t i;
+	char uid[UID_MAX + 1], line[IO_DECIMAL_MAX + UID_MAX + 4], *p;
+	size_t i, len;
 
 	if (ac == 1) {
 		if (message(s, av[0], &i) == NULL)
@@ -166,7 +173,14 @@ cmd_uidl(struct session *s, int ac, char **av)
 		if (!(s->mbox.msgs[i].flags & MSG_DELETED)) {
 			if (mbox_uid(&s->mbox, i, uid) == -1)
 				return V_END;
-			out_printf(&s->out, "%zu %s\r\n", i + 1, uid);
+			p = io_decimal(line, i + 1);
+			*p++ = ' ';
+			len = strlen(uid);
+			memcpy(p, uid, len);
+			p += len;
+			*p++ = '\r';
+			*p++ = '\n';
+			out_put(&s->out, line, (size_t)(p - line));
 		}
 	out_put(&s->out, ".\r\n", 3);
 	return V_OK;
