@@ -6,8 +6,9 @@
 # Run as root (popa3d and mailutils authenticate system accounts and switch
 # to them; the mailboxes live in /var/mail as popa3d requires):
 #
-#	make -C bench run		# default: 20 messages and ~100 MB
-#	make -C bench run FULL=1	# also ~1 GB
+#	make -C bench run		# default: 20 messages, ~100 MB, and
+#					# the poll of ~1 GB
+#	make -C bench run FULL=1	# every workload on ~1 GB too
 #
 # Environment:
 #	POP3D=../pop3d		the binary under test (skipped with a note if
@@ -89,7 +90,9 @@ mailbox() {
 declare -A PRISTINE
 PRISTINE[small]=$(mailbox small 1 20)
 PRISTINE[medium]=$(mailbox medium 2 100M)
-[ "$FULL" = 1 ] && PRISTINE[large]=$(mailbox large 3 1G)
+PRISTINE[large]=$(mailbox large 3 1G)
+# The mail a poll finds new: 100 messages appended after the last session.
+NEW100=$(mailbox new100 7 100)
 
 # Every run starts from a fresh copy: servers rewrite mailboxes (mailutils
 # and Dovecot add Status/X-UID headers even when nothing is deleted).  The
@@ -226,16 +229,52 @@ trap 'exit 130' INT TERM
 
 # --- one run ----------------------------------------------------------------
 
-# case: size/workload[+P|-inetd|-x50]; prints one TSV row to $raw.
+# One session, not measured: what a poll before this one left (an index).
+prime() {	# server workload
+	local port u pid
+	if [ "$1" = dovecot ]; then
+		./popload -t "$TIMEOUT" -p "$dovecot_port" -w "$PASSWORD" "$2" \
+		    > /dev/null 2>> "$run/prime.err"
+		dovecot_idle
+		return
+	fi
+	rm -f "$run/port"
+	# shellcheck disable=SC2046
+	./tcpspawn -n 1 -t $(( TIMEOUT + 30 )) -w "$run/port" \
+	    -r /dev/null -e "$run/$1.err" $(server_command "$1" 1) &
+	pid=$!
+	for u in $(seq 1 500); do
+		[ -s "$run/port" ] && break
+		sleep 0.01
+	done
+	port=$(cat "$run/port" 2>/dev/null) || die "tcpspawn did not start"
+	./popload -t "$TIMEOUT" -p "$port" -w "$PASSWORD" "$2" > /dev/null \
+	    2>> "$run/prime.err"
+	wait "$pid"
+}
+
+# Mail delivered since the last poll: 100 messages, the mtime a minute
+# back (popa3d waits on a mailbox changed within the current second).
+deliver_new() {
+	cat "$NEW100" >> "$SPOOL/benchuser"
+	touch -d "@$(( $(date +%s) - 60 ))" "$SPOOL/benchuser"
+	sync "$SPOOL/benchuser"
+}
+
+# case: size/workload[+P|-inetd|-x50|-warm|-grown]; prints one TSV row to
+# $raw.  -warm: after an unmeasured poll of the same mailbox (what a
+# server keeps across sessions counts); -grown: that, then 100 messages.
 run_one() {	# server case rep
 	local server=$1 case=$2 rep=$3 size workload variant
-	local opts=() sessions=1 nodelay=$NODELAY port rc u
+	local opts=() sessions=1 nodelay=$NODELAY port rc u warm=
 	local cpu_ms=NA rss=NA exits=0 before after mark
 	size=${case%%/*}
 	workload=${case#*/}
 	case $workload in
 	*+P) workload=${workload%+P}; opts+=(-P) ;;
 	*-inetd) workload=${workload%-inetd}; nodelay=0 ;;
+	*-warm) workload=${workload%-warm}; warm=warm ;;
+	*-grown) workload=${workload%-grown}; warm=grown ;;
 	*-x$CONCURRENT) workload=${workload%-x$CONCURRENT}
 		sessions=$CONCURRENT
 		opts+=(-c "$CONCURRENT" -u 'benchuser%d') ;;
@@ -247,9 +286,14 @@ run_one() {	# server case rep
 			restore "${PRISTINE[$size]}" "benchuser$u"
 		done
 	fi
+	[ "$server" = dovecot ] && rm -rf "$dv"/home/*/mail
+	rm -f "$SPOOL"/benchuser*.pop3d-index
+	if [ -n "$warm" ]; then
+		prime "$server" "$workload"
+		[ "$warm" = grown ] && deliver_new
+	fi
 	rm -f "$run/popload.out" "$run/popload.err"
 	if [ "$server" = dovecot ]; then
-		rm -rf "$dv"/home/*/mail
 		mark=$(wc -l < "$dv/rusage")
 		before=$(dovecot_cpu_ns)
 		./popload -t "$TIMEOUT" -p "$dovecot_port" -w "$PASSWORD" \
@@ -348,10 +392,11 @@ all_cases="small/stat small/list small/retr small/dele small/top
 small/list+P small/retr+P small/dele+P small/top+P
 small/retr-inetd small/top-inetd small/retr-x$CONCURRENT
 medium/stat medium/list medium/retr medium/dele medium/top
-medium/list+P medium/retr+P medium/dele+P medium/top+P medium/dele1"
+medium/list+P medium/retr+P medium/dele+P medium/top+P medium/dele1
+medium/list-warm medium/list-grown large/list large/list-warm
+large/list-grown"
 [ "$FULL" = 1 ] && all_cases="$all_cases
-large/stat large/list large/retr large/dele large/top large/retr+P
-large/dele1"
+large/stat large/retr large/dele large/top large/retr+P large/dele1"
 CASES=${CASES:-$all_cases}
 
 printf 'case\tserver\trep\trc\terrors\ttotal_ms\tgreet_ms\tlogin_ms\tquit_ms\tcpu_ms\tmaxrss_kb\toctets\tmessages\n' > "$raw"
