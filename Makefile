@@ -22,7 +22,8 @@ MANDIR    = $(PREFIX)/share/man/man8
 # One way down: main and the session, the wire codec, the mailbox, the
 # update, the spool and file I/O; authentication beside them.
 OBJS = pop3d.o session.o login.o trans.o retr.o reply.o io.o wire.o \
-       mbox.o mbox_scan.o mbox_uid.o mbox_update.o update.o journal.o \
+       mbox.o mbox_scan.o mbox_uid.o mbox_update.o mbox_index.o update.o \
+       journal.o \
        boundary.o spool.o fileio.o fault.o hash.o \
        auth.o priv.o hashpw.o base64.o md5.o log.o
 SRCS = $(OBJS:.o=.c)
@@ -193,7 +194,7 @@ FUZZ_FLAGS   = -g -O1 -fno-omit-frame-pointer \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -DFAIL_DELAY_MS=0 $(FUZZ_SMALL)
 FUZZ_SMALL   = -DIN_BUF_SIZE=7 -DOUT_BUF_SIZE=64 -DMBOX_BUF_SIZE=256
-FUZZ_TARGETS = session scan passwd base64
+FUZZ_TARGETS = session scan passwd base64 index
 FUZZ_LIBSRCS = $(filter-out pop3d.c,$(SRCS))
 
 fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
@@ -212,7 +213,7 @@ fuzz/out/session: fuzz/session.c fuzz/main.h $(SRCS) $(HDRS)
 	    -o $@ fuzz/session.c \
 	    fuzz/out/pop3d-main.o $(FUZZ_LIBSRCS) $(LDLIBS)
 
-fuzz/out/scan fuzz/out/passwd: fuzz/out/%: fuzz/%.c $(SRCS) $(HDRS)
+fuzz/out/scan fuzz/out/passwd fuzz/out/index: fuzz/out/%: fuzz/%.c $(SRCS) $(HDRS)
 	@mkdir -p fuzz/out
 	$(FUZZ_CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) $(FUZZ_FLAGS) $(WARN) -o $@ $< \
 	    $(FUZZ_LIBSRCS) $(LDLIBS)

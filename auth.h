@@ -38,6 +38,7 @@ struct auth_config {
 	const char	*mailbox;	/* -f: one mailbox for every user */
 	const char	*template;	/* -m: %u is the user name */
 	const char	*run_as;	/* -u: with -p, the account sessions use */
+	const char	*index_dir;	/* -i: indexes here, not beside mailboxes */
 	/* set by auth_init() */
 	FILE		*pwfile;	/* -p, opened before privileges go */
 	int		all_plain;	/* every user {PLAIN}: APOP, CRAM-MD5 */

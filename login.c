@@ -102,7 +102,7 @@ enter_transaction(struct session *s)
 		reply_err(s, "[SYS/PERM] cannot switch to the user");
 		return V_END;
 	}
-	if (mbox_open(&s->mbox, s->acct.mailbox) == -1) {
+	if (mbox_open(&s->mbox, s->acct.mailbox, s->cfg->index_dir) == -1) {
 		int became = s->acct.system;
 
 		reply_log_fault(s);
@@ -119,8 +119,9 @@ enter_transaction(struct session *s)
 	}
 	s->state = ST_TRANS;
 	mbox_totals(&s->mbox, &n, &octets);
-	log_msg(LOG_INFO, "login user=%s from=%s msgs=%zu bytes=%llu",
-	    s->acct.name, s->peer, n, (unsigned long long)octets);
+	log_msg(LOG_INFO, "login user=%s from=%s msgs=%zu bytes=%llu "
+	    "index=%s", s->acct.name, s->peer, n, (unsigned long long)octets,
+	    mbox_index_state(&s->mbox));
 	return reply_ok(s, "%zu messages (%llu octets)", n,
 	    (unsigned long long)octets);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boundary.h"
@@ -26,6 +27,7 @@ mbox_init(struct mbox *m)
 {
 	memset(m, 0, sizeof(*m));
 	spool_init(&m->spool, NULL);
+	m->index_fd = -1;
 }
 
 static int
@@ -66,24 +68,55 @@ open_file(struct mbox *m)
 	return 0;
 }
 
+/* The file as it is now: what a scan or an index is about. */
 static int
-note_state(struct mbox *m)
+note_state(struct mbox *m, struct stat *st)
+{
+	if (fstat(m->spool.fd, st) == -1)
+		return fault_sys(&m->fault, FAULT_TEMP, "fstat");
+	m->scanned = m->size = st->st_size;
+	m->dev = st->st_dev;
+	m->ino = st->st_ino;
+	m->mtime = st->st_mtim;
+	m->ctime = st->st_ctim;
+	m->stat_time = time(NULL);
+	return 0;
+}
+
+/* Does MBOX.pop3d hold an update to finish? */
+static int
+journal_pending(struct mbox *m)
 {
 	struct stat st;
 
-	if (fstat(m->spool.fd, &st) == -1)
-		return fault_sys(&m->fault, FAULT_TEMP, "fstat");
-	m->scanned = st.st_size;
-	m->dev = st.st_dev;
-	m->ino = st.st_ino;
-	m->mtime = st.st_mtim;
-	m->ctime = st.st_ctim;
-	return 0;
+	return m->spool.session_fd != -1 &&
+	    (fstat(m->spool.session_fd, &st) == -1 || st.st_size > 0);
+}
+
+/*
+ * The index says the file is what it was, but for mail appended since:
+ * every message it knows must still be where it was.  Then only the last
+ * of them (which a delivery may have ended) and the new mail are scanned.
+ */
+static int
+scan_grown(struct mbox *m, off_t size)
+{
+	size_t i;
+
+	for (i = 0; i < m->count; i++)
+		if (!mbox_intact(m, i))
+			break;
+	if (i < m->count)
+		m->index_use = INDEX_NONE;	/* a full scan after all */
+	m->scanned = size;
+	m->uids_ready = 0;
+	return mbox_scan(m, i == m->count ? m->count - 1 : 0);
 }
 
 /*
  * With the mailbox locked: an update that a crash interrupted is finished
- * first, so the scan never sees a half-moved file.
+ * first, so the scan never sees a half-moved file.  Then the index, as
+ * far as it holds, or a scan.
  */
 static int
 recover_and_scan(struct mbox *m)
@@ -95,14 +128,27 @@ recover_and_scan(struct mbox *m)
 		return fault_sys(&m->fault, FAULT_TEMP, "fstat");
 	box.dev = (uint64_t)st.st_dev;
 	box.ino = (uint64_t)st.st_ino;
-	if (update_recover(&box) == -1 || note_state(m) == -1)
+	if (update_recover(&box) == -1 || note_state(m, &st) == -1 ||
+	    mbox_index_load(m, &st, 0) == -1)
 		return -1;
-	return mbox_scan(m);
+	if (m->index_use == INDEX_WHOLE)
+		return 0;
+	m->index_dirty = 1;
+	if (m->index_use == INDEX_GROWN)
+		return scan_grown(m, st.st_size);
+	m->uids_ready = 0;
+	return mbox_scan(m, 0);
 }
 
+/*
+ * Open the mailbox at path for a session, its index under index_dir (NULL:
+ * beside it).  An unchanged mailbox with a whole index is not even locked:
+ * nothing is read but the index.
+ */
 int
-mbox_open(struct mbox *m, const char *path)
+mbox_open(struct mbox *m, const char *path, const char *index_dir)
 {
+	struct stat st;
 	int r;
 
 	mbox_init(m);
@@ -113,26 +159,43 @@ mbox_open(struct mbox *m, const char *path)
 		return -1;
 	if (m->spool.fd == -1)
 		return 0;
-	if (spool_session_lock(&m->spool, &m->fault) == -1 ||
-	    spool_lock(&m->spool, &m->fault) == -1)
+	if (spool_session_lock(&m->spool, &m->fault) == -1)
+		return -1;
+	mbox_index_prepare(m, index_dir);
+	if (!journal_pending(m)) {
+		if (note_state(m, &st) == -1 ||
+		    mbox_index_load(m, &st, 1) == -1)
+			return -1;
+		if (m->index_use == INDEX_WHOLE) {
+			spool_clear_stale(&m->spool);
+			return 0;
+		}
+	}
+	if (spool_lock(&m->spool, &m->fault) == -1)
 		return -1;
 	r = recover_and_scan(m);
 	spool_unlock(&m->spool);
 	return r;
 }
 
+/* The session ends: what it learned goes to the index, the locks go. */
 void
 mbox_close(struct mbox *m)
 {
+	mbox_index_save(m);
+	mbox_index_release(m);
 	spool_release(&m->spool);
 	if (m->spool.fd != -1)
 		close(m->spool.fd);
 	m->spool.fd = -1;
 	free(m->msgs);
+	free(m->copies);
 	free(m->buf);
 	m->msgs = NULL;
+	m->copies = NULL;
 	m->buf = NULL;
 	m->count = 0;
+	m->ncopies = 0;
 }
 
 /* Messages not deleted, and the octets RETR would send of them. */
@@ -198,7 +261,7 @@ changed(struct mbox *m, int path)
 		return 0;
 	if (fstat(m->spool.fd, &st) == -1)
 		return fault_sys(&m->fault, FAULT_TEMP, "fstat");
-	if (st.st_size == m->scanned && st.st_ino == m->ino &&
+	if (st.st_size == m->size && st.st_ino == m->ino &&
 	    st.st_dev == m->dev &&
 	    st.st_mtim.tv_sec == m->mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == m->mtime.tv_nsec &&

@@ -8,6 +8,7 @@
 #define MBOX_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -18,6 +19,16 @@
 #define MSG_DELETED	0x01
 #define MSG_NOEOL	0x02	/* the file ends inside its last line */
 #define MSG_XUIDL	0x04	/* uid comes from its X-UIDL header */
+#define MSG_UID		0x08	/* uid holds its digest */
+#define MSG_COPY	0x10	/* a later copy: its UID is in m->copies */
+/* What the index keeps of the flags (DELETED is the session's). */
+#define MSG_STORED	(MSG_NOEOL | MSG_XUIDL | MSG_UID | MSG_COPY)
+
+/*
+ * The UID rule (mbox_uid.c): an index whose UIDs were made by another
+ * rule is not used.  2: CR before LF left out, bodies without Message-ID.
+ */
+#define MBOX_UID_RULE	2
 
 /* One message: 48 bytes, the only per-message memory we keep. */
 struct msg {
@@ -31,6 +42,15 @@ struct msg {
 	uint8_t		flags;
 	unsigned char	uid[UID_BYTES];	/* digest: see mbox_uid.c */
 };
+
+/* A later copy of a message and its UID (the digest of (uid, k)). */
+struct copy {
+	uint32_t	i;
+	unsigned char	uid[UID_BYTES];
+};
+
+/* How far an index on disk may be used (mbox_index.c). */
+enum index_use { INDEX_NONE, INDEX_WHOLE, INDEX_GROWN };
 
 struct mbox {
 	struct spool	spool;		/* the file and its locks */
@@ -46,6 +66,17 @@ struct mbox {
 	off_t		buf_off;	/* what it holds for reading */
 	size_t		buf_len;	/* 0: nothing (the scan used it) */
 	int		uids_ready;	/* computed on the first UIDL */
+	struct copy	*copies;	/* later copies' UIDs, in file order */
+	size_t		ncopies;
+	/* the index across sessions (mbox_index.c) */
+	char		*index_path;
+	char		*index_tmp;	/* written here, renamed over it */
+	int		index_fd;	/* index_tmp, open; -1: none kept */
+	enum index_use	index_use;
+	int		index_dirty;	/* something to save */
+	int		index_refused;	/* said once why; not read again */
+	off_t		size;		/* the file's size with the stat below */
+	time_t		stat_time;	/* when that stat was taken */
 };
 
 /*
@@ -53,7 +84,7 @@ struct mbox {
  * (mbox_peek: NULL).
  */
 void	mbox_init(struct mbox *);
-int	mbox_open(struct mbox *, const char *);
+int	mbox_open(struct mbox *, const char *, const char *);
 void	mbox_close(struct mbox *);
 void	mbox_totals(const struct mbox *, size_t *, uint64_t *);
 void	mbox_span(const struct mbox *, size_t, off_t *, off_t *);
@@ -64,9 +95,14 @@ int	mbox_uid(struct mbox *, size_t, char[UID_MAX + 1]);
 int	mbox_update(struct mbox *);
 
 /* Within the mailbox layer. */
-int	mbox_scan(struct mbox *);
+int	mbox_scan(struct mbox *, size_t);
 uint32_t mbox_fingerprint(const char *, size_t);
 int	mbox_intact(struct mbox *, size_t);
 int	mbox_verify_tail(struct mbox *, size_t, off_t *);
+void	mbox_index_prepare(struct mbox *, const char *);
+int	mbox_index_load(struct mbox *, const struct stat *, int);
+void	mbox_index_save(struct mbox *);
+void	mbox_index_release(struct mbox *);
+const char *mbox_index_state(const struct mbox *);
 
 #endif

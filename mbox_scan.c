@@ -5,7 +5,9 @@
  * belongs to no message, and so does one empty line at the end of the
  * file.  Octet counts are what RETR will send, by the rules of wire.h.
  * UIDs are left to mbox_uid.c, which reads the headers (and the bodies of
- * messages without a Message-ID) only when a client asks for UIDL.
+ * messages without a Message-ID) only when a client asks for UIDL.  A
+ * scan may start at a message the index knows (mbox_index.c), when only
+ * mail was appended.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -199,9 +201,13 @@ finish_last(struct scan *s)
 	}
 }
 
-/* Index the first m->scanned bytes of the mailbox: 0, or -1 and m->fault. */
+/*
+ * Index the first m->scanned bytes of the mailbox, keeping the first
+ * `keep` messages the index had and scanning from where the next one
+ * starts (keep == 0: the whole file).  0, or -1 and m->fault.
+ */
 int
-mbox_scan(struct mbox *m)
+mbox_scan(struct mbox *m, size_t keep)
 {
 	struct scan s;
 
@@ -210,8 +216,15 @@ mbox_scan(struct mbox *m)
 	s.end = m->scanned;
 	s.buf = m->buf;
 	m->buf_len = 0;
-	m->uids_ready = 0;
-	free(m->msgs);
+	if (keep > 0 && keep < m->count) {
+		/* that message starts after an empty line: a From_ line */
+		s.msgs = m->msgs;
+		s.count = keep;
+		s.alloc = m->count;
+		s.base = m->msgs[keep].from;
+		s.prev_blank = 1;
+	} else
+		free(m->msgs);
 	m->msgs = NULL;
 	m->count = 0;
 	if (scan_lines(&s) == -1) {

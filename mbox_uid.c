@@ -214,6 +214,14 @@ digest_message(struct mbox *m, struct msg *msg)
 static const struct msg *sort_msgs;
 
 static int
+copy_cmp(const void *a, const void *b)
+{
+	uint32_t i = ((const struct copy *)a)->i, j = ((const struct copy *)b)->i;
+
+	return (i > j) - (i < j);
+}
+
+static int
 uid_cmp(const void *a, const void *b)
 {
 	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
@@ -228,15 +236,22 @@ uid_cmp(const void *a, const void *b)
  * ends and rewritten headers) without one, or a repeated X-UIDL.  The k-th
  * copy in file order gets the digest of (uid, k), which stays put as long
  * as the earlier copies do; a client that has one copy has them all.
+ * The message keeps its own digest (the index stores it, and copies are
+ * counted again when mail arrives); the copies' UIDs go to m->copies.
  */
 static int
 make_unique(struct mbox *m)
 {
 	unsigned char first[UID_BYTES], kb[4];
-	uint32_t *order, k = 0;
+	uint32_t *order, k = 0, ncopies = 0;
 	struct md5 ctx;
 	size_t i;
 
+	free(m->copies);
+	m->copies = NULL;
+	m->ncopies = 0;
+	for (i = 0; i < m->count; i++)
+		m->msgs[i].flags &= (uint8_t)~MSG_COPY;
 	if (m->count < 2)
 		return 0;
 	if (m->count > UINT32_MAX) {
@@ -249,41 +264,83 @@ make_unique(struct mbox *m)
 		order[i] = (uint32_t)i;
 	sort_msgs = m->msgs;
 	qsort(order, m->count, sizeof(*order), uid_cmp);
+	for (i = 1; i < m->count; i++)
+		ncopies += memcmp(m->msgs[order[i]].uid,
+		    m->msgs[order[i - 1]].uid, UID_BYTES) == 0;
+	if (ncopies > 0 && (m->copies = calloc(ncopies,
+	    sizeof(*m->copies))) == NULL) {
+		free(order);
+		return -1;
+	}
 	memcpy(first, m->msgs[order[0]].uid, UID_BYTES);
 	for (i = 1; i < m->count; i++) {
 		struct msg *o = &m->msgs[order[i]];
+		struct copy *c;
 
 		if (memcmp(o->uid, first, UID_BYTES) != 0) {
 			memcpy(first, o->uid, UID_BYTES);
 			k = 0;
 			continue;
 		}
+		if (m->copies == NULL)	/* counted above: not reached */
+			break;
 		k++;
 		/* little-endian on every host: UIDs must not follow the CPU */
 		kb[0] = (unsigned char)k;
 		kb[1] = (unsigned char)(k >> 8);
 		kb[2] = (unsigned char)(k >> 16);
 		kb[3] = (unsigned char)(k >> 24);
+		c = &m->copies[m->ncopies++];
+		c->i = order[i];
 		md5_init(&ctx);
 		md5_update(&ctx, first, UID_BYTES);
 		md5_update(&ctx, kb, sizeof(kb));
-		final_uid(&ctx, o->uid);
-		o->flags &= (uint8_t)~MSG_XUIDL;
+		final_uid(&ctx, c->uid);
+		o->flags |= MSG_COPY;
 	}
 	free(order);
+	/* in file order, for the lookup below */
+	if (m->ncopies > 1)
+		qsort(m->copies, m->ncopies, sizeof(*m->copies), copy_cmp);
 	return 0;
 }
 
+/*
+ * Digests for the messages that have none yet (after an index, only the
+ * mail appended since), then the copies among all of them.
+ */
 static int
 make_uids(struct mbox *m)
 {
 	for (size_t i = 0; i < m->count; i++)
-		if (digest_message(m, &m->msgs[i]) == -1)
-			return -1;
+		if (!(m->msgs[i].flags & MSG_UID)) {
+			if (digest_message(m, &m->msgs[i]) == -1)
+				return -1;
+			m->msgs[i].flags |= MSG_UID;
+			m->index_dirty = 1;
+		}
 	if (make_unique(m) == -1)
 		return fault_sys(&m->fault, FAULT_TEMP, "UIDs");
 	m->uids_ready = 1;
 	return 0;
+}
+
+static const unsigned char *
+copy_uid(const struct mbox *m, size_t i)
+{
+	size_t lo = 0, hi = m->ncopies;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->copies[mid].i == i)
+			return m->copies[mid].uid;
+		if (m->copies[mid].i < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return m->msgs[i].uid;		/* not reached: flagged copies are in */
 }
 
 /* Message i's UID as text: 0, or -1 if the headers could not be read. */
@@ -291,12 +348,15 @@ int
 mbox_uid(struct mbox *m, size_t i, char uid[UID_MAX + 1])
 {
 	const struct msg *msg = &m->msgs[i];
+	const unsigned char *d = msg->uid;
 	const char *p;
 	size_t avail;
 
 	if (!m->uids_ready && make_uids(m) == -1)
 		return -1;
-	if (msg->flags & MSG_XUIDL) {
+	if (msg->flags & MSG_COPY)
+		d = copy_uid(m, i);
+	else if (msg->flags & MSG_XUIDL) {
 		/*
 		 * The value is read again from the file: it must be the one
 		 * whose digest was taken, or the UID would change silently.
@@ -315,8 +375,8 @@ mbox_uid(struct mbox *m, size_t i, char uid[UID_MAX + 1])
 		return 0;
 	}
 	for (int k = 0; k < UID_BYTES; k++) {
-		uid[2 * k] = "0123456789abcdef"[msg->uid[k] >> 4];
-		uid[2 * k + 1] = "0123456789abcdef"[msg->uid[k] & 15];
+		uid[2 * k] = "0123456789abcdef"[d[k] >> 4];
+		uid[2 * k + 1] = "0123456789abcdef"[d[k] & 15];
 	}
 	uid[2 * UID_BYTES] = '\0';
 	return 0;

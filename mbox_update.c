@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "mbox.h"
 #include "update.h"
@@ -55,6 +56,48 @@ make_moves(const struct mbox *m, uint64_t size, off_t tail, struct move *mv,
 	return dst;
 }
 
+/*
+ * The cut is made: the index follows the file.  Kept messages move down
+ * by what was deleted before them, each with the empty line after it;
+ * what the index describes ends where the kept mail does (mail delivered
+ * during the session, moved down after it, is the next session's to
+ * scan).  The stat is taken under the lock, with the file as we left it.
+ */
+static void
+follow_cut(struct mbox *m)
+{
+	off_t gone = 0, end, kept_end = 0;
+	size_t i, n = 0;
+	struct stat st;
+
+	for (i = 0; i < m->count; i++) {
+		struct msg *msg = &m->msgs[i];
+
+		end = i + 1 < m->count ? m->msgs[i + 1].from : m->scanned;
+		if (msg->flags & MSG_DELETED) {
+			gone += end - msg->from;
+			continue;
+		}
+		msg->from -= gone;
+		kept_end = end - gone;
+		m->msgs[n++] = *msg;
+	}
+	m->count = n;
+	m->scanned = kept_end;
+	if (fstat(m->spool.fd, &st) == -1) {
+		m->index_dirty = 0;	/* no stat to stand for it */
+		return;
+	}
+	m->size = st.st_size;
+	m->ino = st.st_ino;
+	m->dev = st.st_dev;
+	m->mtime = st.st_mtim;
+	m->ctime = st.st_ctim;
+	m->stat_time = time(NULL);
+	m->index_dirty = 1;
+	m->uids_ready = 0;	/* copies are counted again next time */
+}
+
 /* Plan the cut and have the update layer make it. */
 static int
 cut(struct mbox *m, const struct stat *st, off_t tail)
@@ -74,6 +117,8 @@ cut(struct mbox *m, const struct stat *st, off_t tail)
 	c.final = make_moves(m, c.end, tail, c.moves, &c.nmoves);
 	r = update_run(&box, &c);
 	free(c.moves);
+	if (r == 0)
+		follow_cut(m);
 	return r;
 }
 

@@ -22,7 +22,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: pop3d [-f MBOX | -m TEMPLATE] [-p PASSWDFILE [-u USER]] "
-	    "[-t SECONDS] [-e]\n"
+	    "[-i DIR] [-t SECONDS] [-e]\n"
 	    "       pop3d -P | -V | -h\n"
 	    "  -f MBOX        serve this mailbox to every user\n"
 	    "  -m TEMPLATE    mailbox per user, %%u = user name "
@@ -32,6 +32,8 @@ usage(FILE *f)
 	    "session\n"
 	    "                 then runs as the user who logged in)\n"
 	    "  -u USER        with -p: the account sessions run as\n"
+	    "  -i DIR         keep mailbox indexes in DIR, not beside the "
+	    "mailboxes\n"
 	    "  -t SECONDS     idle timeout (default %d)\n"
 	    "  -e             log to stderr instead of syslog\n"
 	    "  -P             read a password on stdin, print its crypt(3) "
@@ -48,7 +50,7 @@ main(int argc, char **argv)
 	char why[512];
 	uint64_t t;
 
-	while ((c = getopt(argc, argv, ":f:m:p:u:t:ePVh")) != -1) {
+	while ((c = getopt(argc, argv, ":f:m:p:u:i:t:ePVh")) != -1) {
 		switch (c) {
 		case 'f':
 			cfg.mailbox = optarg;
@@ -61,6 +63,14 @@ main(int argc, char **argv)
 			break;
 		case 'u':
 			cfg.run_as = optarg;
+			break;
+		case 'i':
+			if (optarg[0] != '/') {
+				fprintf(stderr, "pop3d: -i: an absolute "
+				    "directory\n");
+				return EX_USAGE;
+			}
+			cfg.index_dir = optarg;
 			break;
 		case 'P':
 			hash = 1;

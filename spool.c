@@ -295,6 +295,29 @@ spool_lock(struct spool *s, struct fault *f)
 	return 0;
 }
 
+/*
+ * Without taking the locks (a poll the index serves whole): a dotlock
+ * that a killed pop3d session left still goes, or delivery would wait on
+ * it until it is stale.  Only a session may call it, with the session
+ * lock held: then no live pop3d on this host holds the dotlock.
+ */
+void
+spool_clear_stale(struct spool *s)
+{
+	size_t len = strlen(s->path) + 6;
+	struct stat st;
+
+	if (s->dotlock_path == NULL) {
+		if ((s->dotlock_path = malloc(len)) == NULL)
+			return;
+		snprintf(s->dotlock_path, len, "%s.lock", s->path);
+	}
+	if (lstat(s->dotlock_path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    left_by_dead_session(s))
+		(void)break_lock(s, &st, "lock left by a pop3d session that "
+		    "was killed");
+}
+
 /* During a long scan or update: keep our dotlock from looking stale. */
 void
 spool_touch(struct spool *s)

@@ -26,6 +26,7 @@ void	spool_init(struct spool *, const char *);
 int	spool_session_lock(struct spool *, struct fault *);
 int	spool_lock(struct spool *, struct fault *);
 void	spool_touch(struct spool *);
+void	spool_clear_stale(struct spool *);
 void	spool_unlock(struct spool *);
 void	spool_release(struct spool *);
 int	spool_sync_dir(struct spool *);

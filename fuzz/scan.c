@@ -313,7 +313,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r, deleted = 0;
 
 	write_file(path, data, size);
-	r = mbox_open(&m, path);
+	r = mbox_open(&m, path, NULL);
 	if (r == -1) {
 		/* "not an mbox" is the only fair answer to bytes in a file */
 		if (m.fault.code != FAULT_PERM || size == 0 ||
@@ -355,7 +355,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			die("file after update is not the kept messages", 0);
 		free(now);
 		/* a new scan finds exactly the kept messages, unchanged */
-		if (mbox_open(&m, path) == -1)
+		if (mbox_open(&m, path, NULL) == -1)
 			die("mbox_open after update", 0);
 		check_index(&m, after, elen);
 		if (m.count != count - (size_t)deleted)

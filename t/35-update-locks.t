@@ -101,6 +101,9 @@ for line in lines:
     if name in ('fdatasync', 'ftruncate') or (
             name == 'write' and rest.startswith('1,') and '+OK bye' in rest):
         order.append((name, rest.split(')')[0].split(',')[0]))
+# the mailbox's and the journal's calls, and the answer (the index is
+# written in between, to a file of its own)
+order = [c for c in order if c[1] in (box_fd, jr_fd, '1')]
 tap.ok(box_fd is not None and jr_fd is not None and
        order[-5:] == [('ftruncate', box_fd), ('fdatasync', box_fd),
                       ('ftruncate', jr_fd), ('fdatasync', jr_fd),

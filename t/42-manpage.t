@@ -70,11 +70,12 @@ for line in 'login user=' 'logout user=' 'auth failed user='; do
 	grep -q "^\\.B \"$line" "$page"
 	ok $? "LOGGING documents \"$line...\""
 done
+cp "$FIXTURES/clients.mbox" "$TMP/mbox"	# its index is left beside it
 printf 'USER alice\r\nPASS wrong\r\nUSER alice\r\nPASS wonderland\r\nQUIT\r\n' |
-    timeout 30 "$POP3D" -f "$FIXTURES/clients.mbox" \
+    timeout 30 "$POP3D" -f "$TMP/mbox" \
 	-p "$FIXTURES/clients.passwd" -e >/dev/null 2>"$TMP/log"
 grep -Eq 'auth failed user=alice from=[^ ]+ method=pass$' "$TMP/log" &&
-    grep -Eq 'login user=alice from=[^ ]+ msgs=6 bytes=[0-9]+$' "$TMP/log" &&
+    grep -Eq 'login user=alice from=[^ ]+ msgs=6 bytes=[0-9]+ index=[a-z]+$' "$TMP/log" &&
     grep -Eq 'logout user=alice retr=0 dele=0 left=6 bytes=[0-9]+$' "$TMP/log"
 ok $? "pop3d -e writes the documented log lines" || diag_file "$TMP/log"
 

@@ -264,9 +264,12 @@ if os.geteuid() == 0:
 
 
 def snapshot(d):
-    """Every entry below d: its type and, for files, a digest."""
+    """Every entry below d: its type and, for files, a digest.  The index
+    a session leaves (MBOX.pop3d-index) is meant to stay: not counted."""
     snap = {}
     for name in sorted(os.listdir(d)):
+        if name.endswith('.pop3d-index'):
+            continue
         p = os.path.join(d, name)
         st = os.lstat(p)
         if stat.S_ISREG(st.st_mode):

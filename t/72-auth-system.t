@@ -139,7 +139,11 @@ tap.ok(b"message 1" not in data and b"message 2" in data and
 st = os.stat(box)
 tap.eq((st.st_uid, st.st_gid, st.st_mode & 0o7777), (pw.pw_uid, mail, 0o660),
        "the mailbox keeps its owner, group and mode")
-tap.eq(sorted(os.listdir(spool)), [user], "no lock or journal left behind")
+tap.eq(sorted(os.listdir(spool)), [user, user + '.pop3d-index'],
+       "no lock or journal left behind; the user's index is there")
+st = os.stat(box + ".pop3d-index")
+tap.eq((st.st_uid, st.st_mode & 0o777), (pw.pw_uid, 0o600),
+       "the index belongs to the user, mode 0600")
 
 s = Session(["-m", template], binary=FASTFAIL)
 r = s.cmd(b"AUTH PLAIN " + plain_response("", user, good_pw))
