@@ -61,19 +61,28 @@ pop3d-epochs: $(SRCS) $(HDRS) .build-flags
 	$(CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) -DEPOCH_MAX=262144 $(CFLAGS) \
 	    $(WARN) $(HARDEN) $(HARDEN_LD) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
 
-# A small static binary for routers: musl-gcc when it is installed.
-# Debian's musl has no crypt(3), so that build takes {PLAIN} secrets only.
+# A small static binary for routers (README "Routers").  musl-gcc when it
+# is installed and CC builds for the same CPU: Debian's musl has no
+# crypt(3), so that build takes {PLAIN} secrets only.  Otherwise $(CC)
+# links glibc and libcrypt.a statically, every crypt(3) method included:
+# so a cross compiler (CC=mips-linux-gnu-gcc, with CPPFLAGS and LDFLAGS
+# naming a static libxcrypt built for it) or MUSL_CC= on the host builds
+# with glibc.  Plain -static, not -static-pie: MIPS and ARM have no
+# rcrt1.o.
 MUSL_CC  = musl-gcc
+STATIC_SMALL = -Os -fstack-protector-strong -static -s -ffunction-sections \
+            -fdata-sections -fno-asynchronous-unwind-tables \
+            -Wl,--gc-sections,--build-id=none,-z,noseparate-code
 static: pop3d-static
 pop3d-static: $(SRCS) $(HDRS) .build-flags
-	if command -v $(MUSL_CC) >/dev/null; then \
-		$(MUSL_CC) $(DEFS) $(CPPFLAGS) -DNO_CRYPT -Os $(WARN) \
-		    -fstack-protector-strong -static -s -ffunction-sections \
-		    -fdata-sections -fno-asynchronous-unwind-tables \
-		    -Wl,--gc-sections,--build-id=none,-z,noseparate-code \
-		    -o $@ $(SRCS); \
+	if [ -n "$(MUSL_CC)" ] && command -v $(MUSL_CC) >/dev/null && \
+	    [ "$$($(CC) -dumpmachine | cut -d- -f1)" = \
+	      "$$($(MUSL_CC) -dumpmachine | cut -d- -f1)" ]; then \
+		$(MUSL_CC) $(DEFS) $(CPPFLAGS) -DNO_CRYPT $(WARN) \
+		    $(STATIC_SMALL) $(LDFLAGS) -o $@ $(SRCS); \
 	else \
-		$(CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) -Os $(WARN) -static -s \
+		$(CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) -U_FORTIFY_SOURCE \
+		    -D_FORTIFY_SOURCE=2 $(WARN) $(STATIC_SMALL) $(LDFLAGS) \
 		    -o $@ $(SRCS) $(LDLIBS); \
 	fi
 	@ls -l $@
