@@ -115,38 +115,55 @@ bench-smoke: all
 	$(MAKE) -C bench smoke
 
 # The shipped files name /usr/local/...: installed, they name $(PREFIX)/...
-SYSTEMDDIR = $(PREFIX)/lib/systemd/system
+# With PREFIX=/usr (the Debian package) the units go to /lib/systemd/system,
+# where Debian 12's debhelper looks (on a merged-/usr system the same
+# directory as /usr/lib/systemd/system).  xinetd reads /etc/xinetd.d
+# alone: the service goes there switched off (disable = yes), and a file
+# already there is the admin's and is kept.
+SYSTEMDDIR = $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/lib/systemd/system
+XINETDDIR  = /etc/xinetd.d
 EXAMPLEDIR = $(PREFIX)/share/pop3d
 FIXPATH    = sed 's|/usr/local/|$(PREFIX)/|g'
-CONFIGS    = xinetd.d/pop3 examples/inetd.conf examples/stunnel.conf
+XINETD_OFF = $(FIXPATH) xinetd.d/pop3 | \
+             sed 's/^\([[:space:]]*disable[[:space:]]*=\).*/\1 yes/'
+EXAMPLES   = inetd.conf busybox-inetd.conf stunnel.conf passwd.example
 
 serve: pop3d
 	@sh examples/serve.sh
 
 install: pop3d
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR) \
-	    $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(EXAMPLEDIR)/xinetd.d
+	    $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(XINETDDIR) $(DESTDIR)$(EXAMPLEDIR)
 	install -m 755 pop3d $(DESTDIR)$(SBINDIR)/pop3d
 	$(FIXPATH) pop3d.8 > $(DESTDIR)$(MANDIR)/pop3d.8
 	$(FIXPATH) systemd/pop3d.socket > $(DESTDIR)$(SYSTEMDDIR)/pop3d.socket
 	$(FIXPATH) systemd/pop3d@.service > $(DESTDIR)$(SYSTEMDDIR)/pop3d@.service
-	for f in $(CONFIGS) examples/tcpserver.sh; do \
-		$(FIXPATH) $$f > $(DESTDIR)$(EXAMPLEDIR)/$${f#examples/} || exit 1; \
+	for f in $(EXAMPLES) tcpserver.sh; do \
+		$(FIXPATH) examples/$$f > $(DESTDIR)$(EXAMPLEDIR)/$$f || exit 1; \
+		chmod 644 $(DESTDIR)$(EXAMPLEDIR)/$$f; \
 	done
-	chmod 644 $(DESTDIR)$(MANDIR)/pop3d.8 $(DESTDIR)$(SYSTEMDDIR)/pop3d.socket \
-	    $(DESTDIR)$(SYSTEMDDIR)/pop3d@.service $(DESTDIR)$(EXAMPLEDIR)/xinetd.d/pop3 \
-	    $(DESTDIR)$(EXAMPLEDIR)/inetd.conf $(DESTDIR)$(EXAMPLEDIR)/stunnel.conf
 	chmod 755 $(DESTDIR)$(EXAMPLEDIR)/tcpserver.sh
+	chmod 644 $(DESTDIR)$(MANDIR)/pop3d.8 $(DESTDIR)$(SYSTEMDDIR)/pop3d.socket \
+	    $(DESTDIR)$(SYSTEMDDIR)/pop3d@.service
+	if [ -e $(DESTDIR)$(XINETDDIR)/pop3 ]; then \
+		echo "install: $(DESTDIR)$(XINETDDIR)/pop3 is there: kept"; \
+	else \
+		$(XINETD_OFF) > $(DESTDIR)$(XINETDDIR)/pop3 && \
+		chmod 644 $(DESTDIR)$(XINETDDIR)/pop3; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/pop3d $(DESTDIR)$(MANDIR)/pop3d.8 \
 	    $(DESTDIR)$(SYSTEMDDIR)/pop3d.socket \
 	    $(DESTDIR)$(SYSTEMDDIR)/pop3d@.service \
-	    $(DESTDIR)$(EXAMPLEDIR)/xinetd.d/pop3 \
-	    $(DESTDIR)$(EXAMPLEDIR)/inetd.conf \
-	    $(DESTDIR)$(EXAMPLEDIR)/stunnel.conf \
+	    $(EXAMPLES:%=$(DESTDIR)$(EXAMPLEDIR)/%) \
 	    $(DESTDIR)$(EXAMPLEDIR)/tcpserver.sh
-	-rmdir $(DESTDIR)$(EXAMPLEDIR)/xinetd.d $(DESTDIR)$(EXAMPLEDIR)
+	-rmdir $(DESTDIR)$(EXAMPLEDIR)
+	if $(XINETD_OFF) | cmp -s - $(DESTDIR)$(XINETDDIR)/pop3; then \
+		rm -f $(DESTDIR)$(XINETDDIR)/pop3; \
+	elif [ -e $(DESTDIR)$(XINETDDIR)/pop3 ]; then \
+		echo "uninstall: $(DESTDIR)$(XINETDDIR)/pop3 was changed: kept"; \
+	fi
 
 clean:
 	rm -f pop3d pop3d-fastfail pop3d-epochs pop3d-static pop3d-asan \
