@@ -17,6 +17,9 @@
 # adds one).  Everything is built under cross/out, ignored by git, and only
 # when missing: a second run costs a few seconds.  Logs: cross/out/*.log.
 set -eu
+# Flags for other builds (make check-asan gives the tests sanitizer
+# CFLAGS) must not reach the cross compilers; WERROR does.
+unset CC CFLAGS CPPFLAGS LDFLAGS
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/cross/out

@@ -58,13 +58,19 @@ version=$(dpkg-parsechangelog -l "$TOP/debian/changelog" -S Version)
     "$TOP/params.h")" ]
 ok $? "debian/changelog's version ($version) is pop3d's (params.h)"
 
-# A copy of the tree as git has it, built where its products land beside
-# it; the sanitizer flags of make check-asan are not the package's.
+# A copy of the tree as git has it (else all of it, cleaned), built where
+# its products land beside it; the sanitizer flags of make check-asan are
+# not the package's.
 build=$TMP/build
 src=$build/pop3d-$version
 mkdir -p "$src"
-(cd "$TOP" && git ls-files -z --cached --others --exclude-standard |
-    xargs -0 cp --parents -t "$src")
+if git -C "$TOP" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	(cd "$TOP" && git ls-files -z --cached --others --exclude-standard |
+	    xargs -0 cp --parents -t "$src")
+else
+	cp -a "$TOP/." "$src" && make -s -C "$src" clean >/dev/null &&
+	    rm -rf "$src/cross/out"
+fi
 (cd "$src" && env -u CC -u CFLAGS -u CPPFLAGS -u LDFLAGS \
     dpkg-buildpackage -us -uc -b) >"$TMP/build.log" 2>&1
 ok $? "dpkg-buildpackage -us -uc -b" || diag_file "$TMP/build.log"
