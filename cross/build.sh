@@ -89,7 +89,8 @@ xcrypt()
 		cd "$build"
 		run "$log" ../configure --host="$(triplet "$1")" \
 		    --prefix="$prefix" --enable-static --disable-shared \
-		    --disable-obsolete-api --enable-hashes=strong,glibc
+		    --disable-obsolete-api --enable-hashes=strong,glibc \
+		    --disable-dependency-tracking
 		run "$log" make -j"$jobs"
 		run "$log" make install
 	)
