@@ -108,8 +108,10 @@ pop3d()
 	run "$out/pop3d-$1.log" make -C "$copy" pop3d-static \
 	    CC="$(triplet "$1")-gcc" \
 	    CPPFLAGS="-I$out/xcrypt-$1/include" LDFLAGS="-L$out/xcrypt-$1/lib"
-	cp "$copy/pop3d-static" "$out/pop3d-$1.new"
-	mv "$out/pop3d-$1.new" "$out/pop3d-$1"
+	if ! cmp -s "$copy/pop3d-static" "$out/pop3d-$1"; then
+		cp "$copy/pop3d-static" "$out/pop3d-$1.new"
+		mv "$out/pop3d-$1.new" "$out/pop3d-$1"
+	fi
 }
 
 # busybox: cross/out/busybox, static, with the inetd applet (and none of
