@@ -48,18 +48,18 @@ static const struct cmd cmds[] = {
 	{ NULL, 0, 0, 0, NULL }
 };
 
-/* RFC 2449 CAPA, in both states. */
+/*
+ * RFC 2449 CAPA, the same list in both states: section 5 says that what
+ * the AUTHORIZATION state offers (USER, SASL) MUST be announced in both.
+ */
 static enum verdict
 cmd_capa(struct session *s, int ac, char **av)
 {
 	(void)ac;
 	(void)av;
 	reply_ok(s, "capability list follows");
-	out_printf(&s->out, "TOP\r\nUIDL\r\n");
-	if (s->state == ST_AUTH) {
-		out_printf(&s->out, "USER\r\n");
-		login_mechanisms(s, "SASL", " ");
-	}
+	out_printf(&s->out, "TOP\r\nUIDL\r\nUSER\r\n");
+	login_mechanisms(s, "SASL", " ");
 	out_printf(&s->out, "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
 	    "EXPIRE NEVER\r\nIMPLEMENTATION pop3d-%s\r\n.\r\n",
 	    POP3D_VERSION);

@@ -3,7 +3,9 @@
 # port and paths substituted: systemd/pop3d.socket + pop3d@.service (through
 # systemd-socket-activate), xinetd.d/pop3 (xinetd in the foreground),
 # examples/tcpserver.sh, examples/stunnel.conf (pop3s, exec mode, a
-# self-signed certificate made here) and the examples/inetd.conf line.
+# self-signed certificate made here), the examples/inetd.conf line and
+# examples/busybox-inetd.conf under busybox inetd (built from Debian's
+# source by cross/build.sh: Debian's busybox has no inetd).
 # Through each one a session logs in, lists and downloads a message that
 # must equal the stored bytes, and leaves the mailbox untouched.
 
@@ -15,62 +17,6 @@ need_pop3d
 setup_tmp
 
 clients_fixture
-
-SESSION='USER alice
-PASS wonderland
-STAT
-LIST
-UIDL
-RETR 1
-TOP 3 0
-QUIT
-'
-
-# check_session NAME DIR: the answers saved by pop3-talk.py for SESSION.
-check_session()
-{
-	local name=$1 dir=$2
-	grep -q '^+OK' "$dir/0" 2>/dev/null
-	ok $? "$name: greeting" || diag_file "$TMP/$name.log"
-	grep -q '^+OK' "$dir/2" 2>/dev/null
-	ok $? "$name: login"
-	grep -q "^+OK $message_count [0-9][0-9]*\$" "$dir/3" 2>/dev/null
-	ok $? "$name: STAT counts $message_count messages" || diag_file "$dir/3"
-	[ "$(wc -l <"$dir/4.body" 2>/dev/null)" -eq "$message_count" ]
-	ok $? "$name: LIST lists $message_count messages"
-	[ "$(cut -d' ' -f1 "$dir/5.body" 2>/dev/null | tr '\n' ' ')" = \
-	    "$(seq 1 "$message_count" | tr '\n' ' ')" ]
-	ok $? "$name: UIDL lists them in order"
-	same_bytes "$TMP/expected/1" "$dir/6.body" \
-	    "$name: RETR 1 is the stored message"
-	sed '/^$/q' "$TMP/expected/3" >"$TMP/expected-top"
-	same_bytes "$TMP/expected-top" "$dir/7.body" \
-	    "$name: TOP 3 0 is the stored header and the empty line"
-	grep -q '^+OK' "$dir/8" 2>/dev/null
-	ok $? "$name: QUIT"
-	cmp -s "$FIXTURES/clients.mbox" "$MBOX"
-	ok $? "$name: mailbox unchanged by a read-only session"
-}
-
-# peer_logged NAME: pop3d, run with -e, logged the login with the client's
-# address, found through the launcher (socket, TCPREMOTEIP or REMOTE_HOST).
-peer_logged()
-{
-	grep -Eq "login user=alice from=127\.0\.0\.1 msgs=$message_count " \
-	    "$TMP/$1.log"
-	ok $? "$1: pop3d logs the login from 127.0.0.1" || diag_file "$TMP/$1.log"
-}
-
-# run_session NAME [--tls]: SESSION through the launcher listening on PORT.
-run_session()
-{
-	local name=$1
-	shift
-	rm -rf "$TMP/$name.answers"
-	printf '%s' "$SESSION" | python3 "$TOP/t/pop3-talk.py" "$@" \
-	    --save "$TMP/$name.answers" "$PORT" >"$TMP/$name.transcript"
-	check_session "$name" "$TMP/$name.answers"
-}
 
 # sessions_at_once COUNT [--tls]: open COUNT connections at once and print
 # how many got a greeting; all stay open until all have been tried.
@@ -233,6 +179,60 @@ printf '%s' "$SESSION" | python3 "$TOP/t/pop3-talk.py" \
     $args >"$TMP/inetd.transcript"
 check_session inetd "$TMP/inetd.answers"
 
+# ---- busybox inetd, as routers run it: no -e, stderr is the socket ----
+
+line=$(grep -v '^#' "$TOP/examples/busybox-inetd.conf" | grep .)
+read -r service socktype proto wait user program argv0 args <<<"$line"
+limit=${wait#nowait.}
+[ "$service $socktype $proto $user" = "110 stream tcp root" ] &&
+    [ "$wait" = "nowait.$limit" ] && [ "$limit" -gt 0 ] 2>/dev/null
+ok $? "busybox-inetd.conf: 110 stream tcp nowait.N root" || diag "$line"
+[ "$program" = /usr/local/sbin/pop3d ] && [ "$argv0" = pop3d ] &&
+    [ "$args" = "-m /var/mail/%u" ]
+ok $? "busybox-inetd.conf: /usr/local/sbin/pop3d pop3d -m /var/mail/%u"
+
+# connections_greeted COUNT: COUNT connections one after the other, each
+# closed after the greeting; prints how many got one.
+connections_greeted()
+{
+	python3 - "$PORT" "$1" <<'EOF'
+import socket, sys
+port, count = int(sys.argv[1]), int(sys.argv[2])
+greeted = 0
+for _ in range(count):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            if s.recv(512).startswith(b"+OK"):
+                greeted += 1
+    except OSError:
+        pass
+print(greeted)
+EOF
+}
+
+EXTRA_ARGS=
+if ! have_busybox_inetd; then
+	skip "busybox inetd serves a session" "$WHY"
+elif start_busybox_inetd; then
+	ok 0 "busybox inetd listens on $PORT"
+	run_session busybox-inetd
+	stop "$PID"
+	# nowait.N: the Nth connection within a minute pauses the service
+	# (busybox closes it and stops listening for a minute).
+	if start_busybox_inetd; then
+		greeted=$(connections_greeted $((limit + 1)))
+		[ "$greeted" -eq $((limit - 1)) ] && ! listening "$PORT"
+		ok $? "busybox inetd: nowait.$limit serves $((limit - 1)) connections in a row, then pauses (got $greeted)" ||
+		    diag_file "$TMP/busybox-inetd.log"
+		stop "$PID"
+	else
+		ok 1 "busybox inetd listens again"
+	fi
+else
+	ok 1 "busybox inetd listens"
+	diag_file "$TMP/busybox-inetd.conf"
+fi
+
 # ---- virtual users, as the files' comments show them (-p ... -u mail) ----
 
 # The commented ExecStart of pop3d@.service, through systemd-socket-activate:
@@ -304,9 +304,11 @@ shipped_args()
 	    "$TOP/examples/tcpserver.sh" ;;
 	stunnel) sed -n 's/^execArgs[[:space:]]*=[[:space:]]*[^ ]* //p' \
 	    "$TOP/examples/stunnel.conf" ;;
+	busybox) grep -v '^#' "$TOP/examples/busybox-inetd.conf" | grep . |
+	    awk '{ for (i = 8; i <= NF; i++) printf "%s%s", $i, i < NF ? " " : "\n" }' ;;
 	esac
 }
-for file in systemd xinetd inetd tcpserver stunnel; do
+for file in systemd xinetd inetd tcpserver stunnel busybox; do
 	args=$(shipped_args "$file")
 	# shellcheck disable=SC2086
 	printf 'QUIT\r\n' | timeout 10 "$POP3D" $args >"$TMP/shipped.out" \

@@ -88,6 +88,9 @@ squeeze()
 inetd_line=$(grep -v '^#' "$TOP/examples/inetd.conf" | grep . | squeeze)
 sed 's/\\-/-/g' "$page" | squeeze | grep -qxF "$inetd_line"
 ok $? "the inetd.conf example is examples/inetd.conf's line"
+busybox_line=$(grep -v '^#' "$TOP/examples/busybox-inetd.conf" | grep . | squeeze)
+sed 's/\\-/-/g' "$page" | squeeze | grep -qxF "$busybox_line"
+ok $? "the busybox inetd example is examples/busybox-inetd.conf's line"
 exec_line=$(grep '^ExecStart=' "$TOP/systemd/pop3d@.service")
 sed 's/\\-/-/g' "$page" | grep -qxF "$exec_line"
 ok $? "the ExecStart example is systemd/pop3d@.service's"

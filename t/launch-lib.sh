@@ -146,11 +146,15 @@ test_args()
 
 # ---- launchers, each from the file shipped in the source tree ----
 
-# exec_start [--virtual] SED-OPTION...: the ExecStart= of
-# systemd/pop3d@.service (with --virtual the commented one, for virtual
-# users), unescaped as systemd would (a leading "-" drops, "%%" is "%"),
-# the binary replaced by POP3D, then edited by the sed options.  Prints one
-# argument per line.
+# The launch files the start_* functions read: the source tree's, unless a
+# test names installed ones (t/46-debian.t).
+SERVICE_UNIT=$TOP/systemd/pop3d@.service
+XINETD_FILE=$TOP/xinetd.d/pop3
+
+# exec_start [--virtual] SED-OPTION...: the ExecStart= of SERVICE_UNIT
+# (with --virtual the commented one, for virtual users), unescaped as
+# systemd would (a leading "-" drops, "%%" is "%"), the binary replaced by
+# POP3D, then edited by the sed options.  Prints one argument per line.
 exec_start()
 {
 	local line='^ExecStart='
@@ -158,7 +162,7 @@ exec_start()
 		line='^#[[:space:]]*ExecStart='
 		shift
 	fi
-	sed -n "s/$line//p" "$TOP/systemd/pop3d@.service" |
+	sed -n "s/$line//p" "$SERVICE_UNIT" |
 	    sed -e 's/^[-@:+!]*//' -e 's/%%/%/g' \
 		-e "s|^/usr/local/sbin/pop3d|$POP3D|" "$@" | tr ' ' '\n'
 }
@@ -197,7 +201,7 @@ start_tcpserver()
 	try_start tcpserver start_tcpserver_on
 }
 
-# xinetd: xinetd.d/pop3 renamed to an unlisted service on a test port, bound
+# xinetd: XINETD_FILE renamed to an unlisted service on a test port, bound
 # to loopback, logging to a file; run in the foreground with -f.
 start_xinetd_on()
 {
@@ -207,7 +211,7 @@ start_xinetd_on()
 	    -e "s|^\([[:space:]]*log_type[[:space:]]*=\).*|\1 FILE $TMP/xinetd-service.log|" \
 	    -e "s|/usr/local/sbin/pop3d|$POP3D|" \
 	    -e "s|-m /var/mail/%u|$(test_args)|" \
-	    "$TOP/xinetd.d/pop3" >"$TMP/xinetd.conf"
+	    "$XINETD_FILE" >"$TMP/xinetd.conf"
 	spawn "$TMP/xinetd.log" xinetd -dontfork -pidfile "$TMP/xinetd.pid" \
 	    -f "$TMP/xinetd.conf"
 }
@@ -246,6 +250,45 @@ start_stunnel()
 {
 	make_cert || return 1
 	try_start stunnel start_stunnel_on
+}
+
+# busybox inetd: the line of examples/busybox-inetd.conf, its service
+# replaced by 127.0.0.1:PORT, in the foreground logging to stderr (-f -e).
+# BUSYBOX is set by have_busybox_inetd.
+start_busybox_inetd_on()
+{
+	grep -v '^#' "$TOP/examples/busybox-inetd.conf" | grep . |
+	    sed -e "s|^[^[:space:]]*|127.0.0.1:$1|" \
+		-e "s|/usr/local/sbin/pop3d|$POP3D|" \
+		-e "s|-m /var/mail/%u|$(test_args)|" >"$TMP/busybox-inetd.conf"
+	spawn "$TMP/busybox-inetd.log" "$BUSYBOX" inetd -f -e \
+	    "$TMP/busybox-inetd.conf"
+}
+
+start_busybox_inetd()
+{
+	try_start busybox-inetd start_busybox_inetd_on
+}
+
+# have_busybox_inetd: BUSYBOX, a busybox with the inetd applet, which
+# Debian's busybox packages leave out: BUSYBOX from the environment, else
+# the one cross/build.sh builds from Debian's source (once, under
+# cross/out).  Fails with the reason in WHY.
+have_busybox_inetd()
+{
+	BUSYBOX=${BUSYBOX:-$TOP/cross/out/busybox}
+	if [ ! -x "$BUSYBOX" ] && [ "$BUSYBOX" = "$TOP/cross/out/busybox" ]; then
+		diag "building busybox with inetd (cross/build.sh busybox)"
+		if ! sh "$TOP/cross/build.sh" busybox >"$TMP/busybox-build.log" 2>&1; then
+			diag_file "$TMP/busybox-build.log"
+			WHY="cross/build.sh busybox failed"
+			return 1
+		fi
+	fi
+	if ! "$BUSYBOX" --list 2>/dev/null | grep -qx inetd; then
+		WHY="$BUSYBOX has no inetd applet"
+		return 1
+	fi
 }
 
 # need_launcher: one of the launchers start_any_launcher tries (xinetd, its
@@ -293,6 +336,68 @@ clients_fixture()
 	chmod 600 "$PASSWD"	# pop3d warns about a password file others can read
 	mbox_split "$FIXTURES/clients.mbox" "$TMP/expected"
 	message_count=$(ls "$TMP/expected" | wc -l)
+}
+
+# ---- a session through a launcher ----
+
+# SESSION: a read-only session of the clients' fixture (clients_fixture)
+# through a launcher: run_session sends it, check_session checks the answers.
+SESSION='USER alice
+PASS wonderland
+STAT
+LIST
+UIDL
+RETR 1
+TOP 3 0
+QUIT
+'
+
+# check_session NAME DIR: the answers saved by pop3-talk.py for SESSION.
+check_session()
+{
+	local name=$1 dir=$2
+	grep -q '^+OK' "$dir/0" 2>/dev/null
+	ok $? "$name: greeting" || diag_file "$TMP/$name.log"
+	grep -q '^+OK' "$dir/2" 2>/dev/null
+	ok $? "$name: login"
+	grep -q "^+OK $message_count [0-9][0-9]*\$" "$dir/3" 2>/dev/null
+	ok $? "$name: STAT counts $message_count messages" || diag_file "$dir/3"
+	[ "$(wc -l <"$dir/4.body" 2>/dev/null)" -eq "$message_count" ]
+	ok $? "$name: LIST lists $message_count messages"
+	[ "$(cut -d' ' -f1 "$dir/5.body" 2>/dev/null | tr '\n' ' ')" = \
+	    "$(seq 1 "$message_count" | tr '\n' ' ')" ]
+	ok $? "$name: UIDL lists them in order"
+	same_bytes "$TMP/expected/1" "$dir/6.body" \
+	    "$name: RETR 1 is the stored message"
+	sed '/^$/q' "$TMP/expected/3" >"$TMP/expected-top"
+	same_bytes "$TMP/expected-top" "$dir/7.body" \
+	    "$name: TOP 3 0 is the stored header and the empty line"
+	grep -q '^+OK' "$dir/8" 2>/dev/null
+	ok $? "$name: QUIT"
+	cmp -s "$FIXTURES/clients.mbox" "$MBOX"
+	ok $? "$name: mailbox unchanged by a read-only session"
+}
+
+# peer_logged NAME [LAUNCHER]: pop3d, run with -e, logged the login with the
+# client's address, found through the launcher (socket, TCPREMOTEIP or
+# REMOTE_HOST), in the log of the launcher started as LAUNCHER (NAME).
+peer_logged()
+{
+	local log=$TMP/${2:-$1}.log
+	grep -Eq "login user=alice from=127\.0\.0\.1 msgs=$message_count " \
+	    "$log"
+	ok $? "$1: pop3d logs the login from 127.0.0.1" || diag_file "$log"
+}
+
+# run_session NAME [--tls]: SESSION through the launcher listening on PORT.
+run_session()
+{
+	local name=$1
+	shift
+	rm -rf "$TMP/$name.answers"
+	printf '%s' "$SESSION" | python3 "$TOP/t/pop3-talk.py" "$@" \
+	    --save "$TMP/$name.answers" "$PORT" >"$TMP/$name.transcript"
+	check_session "$name" "$TMP/$name.answers"
 }
 
 # ---- expected messages ----

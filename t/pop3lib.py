@@ -537,3 +537,51 @@ class Launcher:
     def logtext(self):
         with open(self.log, errors="replace") as f:
             return f.read()
+
+
+# ------------------------------------ routers' CPUs: cross builds, qemu
+
+# The architectures cross/build.sh builds pop3d for, with Debian's cross
+# compiler (its triplet) and the qemu-user that runs the result.
+CROSS = {
+    "mips": ("mips-linux-gnu", "qemu-mips"),	# 32-bit big-endian
+    "armhf": ("arm-linux-gnueabihf", "qemu-arm"),
+    "arm64": ("aarch64-linux-gnu", "qemu-aarch64"),
+}
+
+
+def cross_pop3d(tap, archs):
+    """
+    pop3d built statically for each architecture by cross/build.sh (from
+    Debian's cross compilers and libxcrypt's source, once, under
+    cross/out), and a wrapper that runs it under qemu-user, named
+    explicitly rather than through binfmt_misc, which a container may
+    lack: {arch: (binary, wrapper)}.  Missing tools or Debian sources skip
+    the test (a failure under CI=true); a failed build is a failed check.
+    """
+    tools = ["apt-get", "dpkg-source", "autoreconf", "libtoolize", "make",
+             "flock"]
+    for arch in archs:
+        tools += [CROSS[arch][0] + "-gcc", CROSS[arch][1]]
+    need(tap, *tools)
+    script = os.path.join(TOP, "cross", "build.sh")
+    r = subprocess.run(["sh", script, "fetch"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, env=make_env(), timeout=600)
+    if r.returncode != 0:
+        skip_or_fail(tap, "Debian sources for cross/build.sh: " +
+                     r.stdout.decode(errors="replace").strip())
+    r = subprocess.run(["sh", script, "pop3d"] + list(archs),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       env=make_env(), timeout=1800)
+    if not tap.ok(r.returncode == 0, "cross/build.sh pop3d " +
+                  " ".join(archs), r.stdout.decode(errors="replace")):
+        tap.done()
+    d = tmpdir("cross")
+    built = {}
+    for arch in archs:
+        binary = os.path.join(TOP, "cross", "out", "pop3d-" + arch)
+        wrapper = os.path.join(d, "pop3d-" + arch)
+        write(wrapper, '#!/bin/sh\nexec %s %s "$@"\n' % (CROSS[arch][1],
+                                                         binary), 0o755)
+        built[arch] = (binary, wrapper)
+    return built

@@ -69,6 +69,9 @@ check(pop.user("alice").startswith(b"+OK"), "USER alice")
 check(pop.pass_("wonderland").startswith(b"+OK"), "PASS")
 capa = pop.capa()
 check("TOP" in capa and "UIDL" in capa, "CAPA after login", capa)
+# RFC 2449 section 5: what AUTHORIZATION offers is announced in both states.
+check("USER" in capa and "SASL" in capa, "CAPA after login lists USER and SASL",
+      capa)
 
 total = sum(wire_size(text) for text in expected.values())
 check(pop.stat() == (count, total), "STAT: %d messages, %d octets" % (count, total),
