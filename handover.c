@@ -244,7 +244,7 @@ chan_read(struct channel *ch, unsigned char *p, size_t n, long long until_ms,
 			return -1;
 		}
 		if (r == 0) {
-			*why = "the other side is gone";
+			*why = HO_WHY_GONE;
 			errno = 0;
 			return -1;
 		}

@@ -39,6 +39,9 @@
 #define HO_END_BAD	"bad"
 #define HO_END_GONE	"gone"
 
+/* handover_recv()'s why when the other end closed the channel. */
+#define HO_WHY_GONE	"the other side is gone"
+
 struct ho_field {
 	const void	*p;
 	size_t		len;

@@ -310,8 +310,51 @@ cmd_auth(struct session *s, int ac, char **av)
 }
 
 #ifdef POP3D_TEST_HOOKS
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 /*
- * Test builds only (make pop3d-test, never installed): XHANDOVER HEX
+ * Test builds only (make pop3d-test, never installed): XEXPLOIT WHAT does
+ * what code injected by a client would try; each must fail, and under
+ * seccomp the child dies of it.  A call that works says so: +OK.
+ */
+enum verdict
+cmd_xexploit(struct session *s, int ac, char **av)
+{
+	const char *w = av[0];
+	long r;
+
+	(void)ac;
+	errno = 0;
+	if (strcmp(w, "shadow") == 0)
+		r = open("/etc/shadow", O_RDONLY);
+	else if (strcmp(w, "passwd") == 0)
+		r = open("/etc/passwd", O_RDONLY);
+	else if (strcmp(w, "tmp") == 0)
+		r = open("/tmp/pop3d-exploit", O_WRONLY | O_CREAT, 0600);
+	else if (strcmp(w, "exec") == 0)
+		r = execl("/bin/sh", "sh", "-c", "true", (char *)NULL);
+	else if (strcmp(w, "socket") == 0)
+		r = socket(AF_INET, SOCK_STREAM, 0);
+	else if (strcmp(w, "ptrace") == 0)
+		r = ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+	else if (strcmp(w, "setuid") == 0)
+		r = setuid(0);
+	else if (strcmp(w, "fork") == 0) {
+		if ((r = fork()) == 0)
+			_exit(0);
+	} else
+		return reply_err(s, "XEXPLOIT what?");
+	if (r == -1)
+		return reply_err(s, "%s: %s", w, strerror(errno));
+	return reply_ok(s, "%s worked", w);
+}
+
+/*
+ * XHANDOVER HEX (make pop3d-test, never installed): XHANDOVER HEX
  * sends the bytes HEX spells to the monitor as they are, as a child
  * taken over by a client would; then waits for what the monitor does.
  */

@@ -114,15 +114,18 @@ end_session(struct monitor *m, const char *why)
 	(void)child_gone(m, &status);
 }
 
-/* The channel ended or broke before the child said it was done. */
+/*
+ * The channel broke before the child said it was done: a malformed or
+ * late record, or the child's end closed (then, if it died, of what).
+ */
 static void
 lost(struct monitor *m, const char *why)
 {
 	char text[128];
 	int status;
 
-	if (m->child > 0 && child_gone(m, &status) == 0 &&
-	    WIFSIGNALED(status)) {
+	if (strcmp(why, HO_WHY_GONE) == 0 && m->child > 0 &&
+	    child_gone(m, &status) == 0 && WIFSIGNALED(status)) {
 		snprintf(text, sizeof(text), "killed by signal %d%s",
 		    WTERMSIG(status), WTERMSIG(status) == SIGSYS ?
 		    " (a system call its sandbox forbids)" : "");

@@ -84,6 +84,7 @@ enum verdict	cmd_auth(struct session *, int, char **);
 void		login_mechanisms(struct session *, const char *, const char *);
 #ifdef POP3D_TEST_HOOKS
 enum verdict	cmd_xhandover(struct session *, int, char **);
+enum verdict	cmd_xexploit(struct session *, int, char **);
 #endif
 
 /* trans.c */
