@@ -421,8 +421,8 @@ auth_pass(const struct auth_config *cfg, const char *user, const char *pass,
 		dummy_check(cfg, pass);
 		return AUTH_FAIL;
 	}
-	if (cfg->passwd == NULL)
-		return system_pass(cfg, user, pass, a);
+	if (cfg->passwd == NULL)	/* a build without crypt(3) has none */
+		return HAVE_CRYPT ? system_pass(cfg, user, pass, a) : AUTH_ERROR;
 	if ((r = lookup(cfg, user, line, &secret, &mailbox)) == -1)
 		return AUTH_ERROR;
 	if (r == 0) {
@@ -640,7 +640,8 @@ auth_init(struct auth_config *cfg, char *why, size_t size)
 	struct stat st;
 
 	if (cfg->passwd == NULL) {
-		if ((cfg->dummy = system_dummy()) == NULL) {
+		errno = ENOSYS;		/* auth_check() refused it already */
+		if (!HAVE_CRYPT || (cfg->dummy = system_dummy()) == NULL) {
 			snprintf(why, size, "%s", strerror(errno));
 			return -1;
 		}
