@@ -31,8 +31,8 @@ static const size_t kind_max[] = {
 };
 
 static const struct schema {
-	char		type;
-	char		nfields;
+	unsigned char	type;
+	unsigned char	nfields;
 	unsigned char	kind[HANDOVER_FIELDS];
 } schemas[] = {
 	{ HO_PASS,	4, { K_USER, K_SECRET, K_OUT, K_BYTES } },

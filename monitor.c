@@ -333,7 +333,7 @@ ended(struct monitor *m, const struct ho_record *r)
 	else if (strcmp(why, HO_END_DEADLINE) == 0)
 		log_msg(LOG_INFO, "timeout user=%s from=%s: no login in time",
 		    user, m->s->peer);
-	else if (strcmp(why, HO_END_QUIT) != 0 && strcmp(why, HO_END_EOF) &&
+	else if (strcmp(why, HO_END_QUIT) != 0 && strcmp(why, HO_END_EOF) != 0 &&
 	    strcmp(why, HO_END_BAD) != 0 && strcmp(why, HO_END_GONE) != 0) {
 		end_session(m, "an end it cannot have");
 		return;
