@@ -117,6 +117,7 @@ handover_parse(const unsigned char *buf, size_t n, struct ho_record *r,
 	size_t at = 4, len, used = 0;
 
 	r->nfields = 0;
+	r->used = 0;
 	if (n < 4 || n > HANDOVER_MAX + 2) {
 		*why = "record size out of bounds";
 		return -1;
@@ -158,6 +159,7 @@ handover_parse(const unsigned char *buf, size_t n, struct ho_record *r,
 		r->field[i] = r->text + used;
 		r->len[i] = len;
 		used += len + 1;
+		r->used = used;
 		at += len;
 	}
 	if (at != n) {
@@ -172,7 +174,8 @@ handover_parse(const unsigned char *buf, size_t n, struct ho_record *r,
 void
 handover_wipe(struct ho_record *r)
 {
-	explicit_bzero(r->text, sizeof(r->text));
+	explicit_bzero(r->text, r->used);
+	r->used = 0;
 }
 
 static int
@@ -185,7 +188,7 @@ chan_write(struct channel *ch, const unsigned char *p, size_t n)
 
 		if (m->inpos == m->inlen)
 			m->inpos = m->inlen = 0;
-		if (n > sizeof(m->inbox) - m->inlen)
+		if (n > HANDOVER_INBOX - m->inlen)
 			return -1;
 		memcpy(m->inbox + m->inlen, p, n);
 		m->inlen += n;
@@ -282,6 +285,7 @@ handover_recv(struct channel *ch, struct ho_record *r, long long until_ms,
 	size_t len;
 	int ret = -1;
 
+	r->used = 0;
 	if (chan_read(ch, buf, 2, until_ms, why) == -1)
 		return -1;
 	len = (size_t)buf[0] << 8 | buf[1];
@@ -289,7 +293,8 @@ handover_recv(struct channel *ch, struct ho_record *r, long long until_ms,
 		*why = "record size out of bounds";
 	else if (chan_read(ch, buf + 2, len, until_ms, why) == 0)
 		ret = handover_parse(buf, len + 2, r, why);
-	explicit_bzero(buf, sizeof(buf));
+	/* only what was read: the rest was never touched */
+	explicit_bzero(buf, len < 2 || len > HANDOVER_MAX ? 2 : len + 2);
 	return ret;
 }
 

@@ -53,6 +53,7 @@ struct ho_record {
 	int		nfields;
 	const char	*field[HANDOVER_FIELDS];
 	size_t		len[HANDOVER_FIELDS];
+	size_t		used;		/* of text */
 	char		text[HANDOVER_MAX + HANDOVER_FIELDS];
 };
 
@@ -67,8 +68,10 @@ struct channel {
 	void		(*handler)(void *);
 	void		*arg;
 	size_t		inpos, inlen;
-	unsigned char	inbox[HANDOVER_MAX + 2];
+	unsigned char	*inbox;		/* HANDOVER_INBOX bytes */
 };
+
+#define HANDOVER_INBOX	(2 * (HANDOVER_MAX + 2))
 
 size_t	handover_encode(unsigned char *, size_t, int, int,
 	    const struct ho_field *);

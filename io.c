@@ -13,6 +13,25 @@
 
 #include "io.h"
 
+/* A reader of fd with this idle limit; the buffer is left as it is. */
+void
+in_init(struct in *in, int fd, int timeout_ms)
+{
+	in->fd = fd;
+	in->timeout_ms = timeout_ms;
+	in->until_ms = 0;
+	in->timed_out = 0;
+	in->pos = in->len = 0;
+}
+
+void
+out_init(struct out *o, int fd)
+{
+	o->fd = fd;
+	o->failed = 0;
+	o->len = 0;
+}
+
 /* Milliseconds on CLOCK_MONOTONIC: what deadlines are measured in. */
 long long
 io_now_ms(void)

@@ -33,6 +33,8 @@ struct out {
 #define LINE_BAD	(-1)	/* too long, or holds a NUL */
 
 long long io_now_ms(void);
+void	in_init(struct in *, int, int);
+void	out_init(struct out *, int);
 int	in_line(struct in *, char *, size_t);
 int	in_pending(struct in *);
 

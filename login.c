@@ -78,14 +78,18 @@ name(const char *p)
 }
 
 /*
- * Hand the monitor an attempt: fields f[0..n-3], then our answers not
- * yet written (the monitor writes them before its own, in the same
- * write: PIPELINING) and the bytes read past this line.  The monitor
- * answers the client itself; its verdict says what is left for us.
+ * Hand the monitor an attempt: its two or three fields (PASS has two),
+ * then our answers not yet written (the monitor writes them before its
+ * own, in the same write: PIPELINING) and the bytes read past this line.
+ * The monitor answers the client itself; its verdict says what is left
+ * for us.
  */
 static enum verdict
-attempt(struct session *s, int type, int n, struct ho_field *f)
+attempt(struct session *s, int type, struct ho_field a, struct ho_field b,
+    struct ho_field c)
 {
+	struct ho_field f[5] = { a, b, c };
+	int n = type == HO_PASS ? 4 : 5;
 	struct ho_record r;
 	const char *why;
 	int sent;
@@ -125,15 +129,12 @@ cmd_user(struct session *s, int ac, char **av)
 enum verdict
 cmd_pass(struct session *s, int ac, char **av)
 {
-	struct ho_field f[4];
 	enum verdict v;
 
 	(void)ac;
 	if (s->user[0] == '\0')
 		return reply_err(s, "USER first");
-	f[0] = name(s->user);
-	f[1] = text(av[0]);
-	v = attempt(s, HO_PASS, 4, f);
+	v = attempt(s, HO_PASS, name(s->user), text(av[0]), text(""));
 	explicit_bzero(av[0], strlen(av[0]));
 	return v;
 }
@@ -142,16 +143,11 @@ cmd_pass(struct session *s, int ac, char **av)
 enum verdict
 cmd_apop(struct session *s, int ac, char **av)
 {
-	struct ho_field f[5];
-
 	(void)ac;
 	if (s->stamp[0] == '\0')
 		return reply_err(s, "APOP is not offered here; use USER and "
 		    "PASS or AUTH");
-	f[0] = name(av[0]);
-	f[1] = text(av[1]);
-	f[2] = text(s->stamp);
-	return attempt(s, HO_APOP, 5, f);
+	return attempt(s, HO_APOP, name(av[0]), text(av[1]), text(s->stamp));
 }
 
 /*
@@ -230,7 +226,6 @@ static enum verdict
 mech_plain(struct session *s, int ac, char **av)
 {
 	char dec[SASL_LINE_MAX], *authcid, *passwd;
-	struct ho_field f[5];
 	enum verdict v;
 	size_t len = 0;
 
@@ -242,10 +237,7 @@ mech_plain(struct session *s, int ac, char **av)
 		explicit_bzero(dec, sizeof(dec));
 		return reply_err(s, "malformed PLAIN response");
 	}
-	f[0] = text(dec);
-	f[1] = name(authcid);
-	f[2] = text(passwd);
-	v = attempt(s, HO_PLAIN, 5, f);
+	v = attempt(s, HO_PLAIN, text(dec), name(authcid), text(passwd));
 	explicit_bzero(dec, sizeof(dec));
 	return v;
 }
@@ -259,7 +251,6 @@ mech_cram(struct session *s, int ac, char **av)
 {
 	char dec[SASL_LINE_MAX], challenge[AUTH_STAMP_MAX];
 	char b64[AUTH_STAMP_MAX * 2], *digest;
-	struct ho_field f[5];
 	struct ho_record r;
 	const char *why;
 	enum verdict v;
@@ -281,10 +272,7 @@ mech_cram(struct session *s, int ac, char **av)
 	if (strlen(dec) != len || (digest = strrchr(dec, ' ')) == NULL)
 		return reply_err(s, "malformed CRAM-MD5 response");
 	*digest++ = '\0';
-	f[0] = name(dec);
-	f[1] = text(digest);
-	f[2] = text(challenge);
-	v = attempt(s, HO_CRAM, 5, f);
+	v = attempt(s, HO_CRAM, name(dec), text(digest), text(challenge));
 	explicit_bzero(dec, sizeof(dec));
 	return v;
 }

@@ -462,6 +462,7 @@ pump(void *arg)
 
 static struct channel child_ch;
 static struct session child_s;
+static unsigned char inboxes[2][HANDOVER_INBOX];
 
 static int
 start_child(struct monitor *m, const struct options *o, char *why,
@@ -473,7 +474,10 @@ start_child(struct monitor *m, const struct options *o, char *why,
 	child_s = *m->s;
 	child_s.ch = &child_ch;
 	child_ch.mate = &m->ch;
+	child_ch.inbox = inboxes[0];
+	child_ch.inpos = child_ch.inlen = 0;
 	m->ch.mate = &child_ch;
+	m->ch.inbox = inboxes[1];
 	m->ch.handler = pump;
 	m->ch.arg = m;
 	return 0;

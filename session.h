@@ -33,8 +33,6 @@ enum end { END_QUIT, END_EOF, END_IDLE, END_DEADLINE, END_BAD, END_GONE,
  * the mailbox).
  */
 struct session {
-	struct in		in;
-	struct out		out;
 	int			state;
 	int			bad;		/* consecutive -ERR answers */
 	struct channel		*ch;		/* the child's, to the monitor */
@@ -46,6 +44,9 @@ struct session {
 	char			peer[64];
 	unsigned long		retr, dele;
 	size_t			last;		/* LAST: highest number accessed */
+	/* last: their buffers are left untouched until used (the fork) */
+	struct in		in;
+	struct out		out;
 };
 
 /* The options main() hands the session. */

@@ -16,20 +16,8 @@ MBOX=$TMP/mbox
 cp "$FIXTURES/clients.mbox" "$MBOX"
 mkdir "$TMP/dev"
 : >"$TMP/dev/null"
-cat >"$TMP/listen.py" <<'EOF'
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(0.2)
-end = time.time() + 120
-with open(sys.argv[2], 'ab', buffering=0) as out:
-    while time.time() < end:
-        try:
-            out.write(s.recv(4096) + b'\n')
-        except socket.timeout:
-            pass
-EOF
-spawn "$TMP/listen.log" python3 "$TMP/listen.py" "$TMP/dev/log" "$TMP/syslog"
+spawn "$TMP/listen.log" python3 "$TOP/t/syslog-listen.py" "$TMP/dev/log" \
+    "$TMP/syslog"
 for i in $(seq 50); do [ -S "$TMP/dev/log" ] && break; sleep 0.1; done
 
 # xinetd.d/pop3 with the test's port and arguments, in its own namespace.
