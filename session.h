@@ -44,7 +44,7 @@ struct session {
 	char			peer[64];
 	unsigned long		retr, dele;
 	size_t			last;		/* LAST: highest number accessed */
-	/* last: their buffers are left untouched until used (the fork) */
+	/* at the end: their buffers stay untouched until used (the fork) */
 	struct in		in;
 	struct out		out;
 };
