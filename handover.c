@@ -291,8 +291,12 @@ handover_recv(struct channel *ch, struct ho_record *r, long long until_ms,
 	len = (size_t)buf[0] << 8 | buf[1];
 	if (len < 2 || len > HANDOVER_MAX)
 		*why = "record size out of bounds";
-	else if (chan_read(ch, buf + 2, len, until_ms, why) == 0)
-		ret = handover_parse(buf, len + 2, r, why);
+	else {
+		/* gcc -fanalyzer cannot tell that a short read fails */
+		memset(buf + 2, 0, len);
+		if (chan_read(ch, buf + 2, len, until_ms, why) == 0)
+			ret = handover_parse(buf, len + 2, r, why);
+	}
 	/* only what was read: the rest was never touched */
 	explicit_bzero(buf, len < 2 || len > HANDOVER_MAX ? 2 : len + 2);
 	return ret;
