@@ -21,7 +21,8 @@ MANDIR    = $(PREFIX)/share/man/man8
 
 # One way down: main and the session, the wire codec, the mailbox, the
 # update, the spool and file I/O; authentication beside them.
-OBJS = pop3d.o session.o login.o trans.o retr.o reply.o io.o wire.o \
+OBJS = pop3d.o monitor.o session.o login.o trans.o retr.o reply.o io.o \
+       handover.o sandbox.o wire.o \
        mbox.o mbox_scan.o mbox_uid.o mbox_update.o mbox_index.o update.o \
        journal.o \
        boundary.o spool.o fileio.o fault.o hash.o \
@@ -61,6 +62,12 @@ pop3d-fastfail: $(SRCS) $(HDRS) .build-flags
 pop3d-epochs: $(SRCS) $(HDRS) .build-flags
 	$(CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) -DEPOCH_MAX=262144 $(CFLAGS) \
 	    $(WARN) $(HARDEN) $(HARDEN_LD) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
+
+# The test build: fastfail plus hidden commands that do what a child
+# taken over by a client would (login.c, POP3D_TEST_HOOKS); never installed.
+pop3d-test: $(SRCS) $(HDRS) .build-flags
+	$(CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) -DFAIL_DELAY_MS=50 -DPOP3D_TEST_HOOKS \
+	    $(CFLAGS) $(WARN) $(HARDEN) $(HARDEN_LD) $(LDFLAGS) -o $@ $(SRCS) $(LDLIBS)
 
 # A small static binary for routers (README "Routers").  musl-gcc when it
 # is installed and CC builds for the same CPU: Debian's musl has no
@@ -103,13 +110,13 @@ CHECK_FUZZ_SECONDS = 20
 CHECK_MAKE = $(MAKE) --no-print-directory WERROR=-Werror
 
 check:
-	@$(CHECK_MAKE) pop3d pop3d-fastfail pop3d-epochs
+	@$(CHECK_MAKE) pop3d pop3d-fastfail pop3d-epochs pop3d-test
 	@$(CHECK_MAKE) analyze
 	@$(CHECK_MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 	WERROR=-Werror prove -f t/
 	@$(CHECK_MAKE) check-asan
 
-test: pop3d pop3d-fastfail pop3d-epochs
+test: pop3d pop3d-fastfail pop3d-epochs pop3d-test
 	prove -f t/
 
 demo: pop3d
@@ -174,7 +181,7 @@ uninstall:
 	fi
 
 clean:
-	rm -f pop3d pop3d-fastfail pop3d-epochs pop3d-static pop3d-asan \
+	rm -f pop3d pop3d-fastfail pop3d-epochs pop3d-test pop3d-static pop3d-asan \
 	    pop3d-asan-fastfail \
 	    $(OBJS) $(OBJS:.o=.d) .build-flags
 	rm -rf fuzz/out asan-log
@@ -213,7 +220,7 @@ SAN_ENV  = POP3D=$(CURDIR)/pop3d-asan \
            ASAN_OPTIONS=$(SAN_ASAN):log_path=$(CURDIR)/asan-log/asan \
            UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/asan-log/ubsan
 
-check-asan: pop3d pop3d-fastfail pop3d-epochs pop3d-asan pop3d-asan-fastfail
+check-asan: pop3d pop3d-fastfail pop3d-epochs pop3d-test pop3d-asan pop3d-asan-fastfail
 	@rm -rf asan-log && mkdir asan-log
 	$(SAN_ENV) prove -f $(filter-out $(SAN_SKIP),$(wildcard t/*.t))
 	@if [ -n "$$(ls asan-log)" ]; then cat asan-log/*; \
@@ -224,13 +231,15 @@ check-asan: pop3d pop3d-fastfail pop3d-epochs pop3d-asan pop3d-asan-fastfail
 # crashes go to fuzz/out/.  The I/O buffers shrink to a few bytes so small
 # inputs reach their edges (lines split across reads, messages across
 # blocks, multi-block update moves), and a failed login does not pause.
+# The session runs in one process (POP3D_ONE_PROCESS): a pre-login child's
+# coverage would be invisible to the fuzzer.
 FUZZ_CC      = clang
 FUZZ_SECONDS = 60
 FUZZ_FLAGS   = -g -O1 -fno-omit-frame-pointer \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-               -DFAIL_DELAY_MS=0 $(FUZZ_SMALL)
+               -DFAIL_DELAY_MS=0 -DPOP3D_ONE_PROCESS $(FUZZ_SMALL)
 FUZZ_SMALL   = -DIN_BUF_SIZE=7 -DOUT_BUF_SIZE=64 -DMBOX_BUF_SIZE=256
-FUZZ_TARGETS = session scan passwd base64 index
+FUZZ_TARGETS = session scan passwd base64 index handover
 FUZZ_LIBSRCS = $(filter-out pop3d.c,$(SRCS))
 
 fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
@@ -254,6 +263,11 @@ fuzz/out/scan fuzz/out/passwd fuzz/out/index: fuzz/out/%: fuzz/%.c $(SRCS) $(HDR
 	$(FUZZ_CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) $(FUZZ_FLAGS) $(WARN) -o $@ $< \
 	    $(FUZZ_LIBSRCS) $(LDLIBS)
 
+fuzz/out/handover: fuzz/handover.c handover.c handover.h io.c io.h params.h
+	@mkdir -p fuzz/out
+	$(FUZZ_CC) $(DEFS) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -o $@ fuzz/handover.c \
+	    handover.c io.c
+
 fuzz/out/base64: fuzz/base64.c base64.c base64.h
 	@mkdir -p fuzz/out
 	$(FUZZ_CC) $(DEFS) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -o $@ fuzz/base64.c base64.c
@@ -265,12 +279,12 @@ AFL_CC = afl-clang-fast
 fuzz/out/afl-session: fuzz/session.c fuzz/main.h $(SRCS) $(HDRS)
 	@mkdir -p fuzz/out
 	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(AFL_CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) -g -O1 \
-	    -fsanitize=fuzzer -DFAIL_DELAY_MS=0 $(FUZZ_SMALL) $(WARN) \
-	    -Dmain=pop3d_main \
+	    -fsanitize=fuzzer -DFAIL_DELAY_MS=0 -DPOP3D_ONE_PROCESS $(FUZZ_SMALL) \
+	    $(WARN) -Dmain=pop3d_main \
 	    -include fuzz/main.h -c -o fuzz/out/afl-pop3d-main.o pop3d.c
 	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(AFL_CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) -g -O1 \
-	    -fsanitize=fuzzer -DFAIL_DELAY_MS=0 $(FUZZ_SMALL) $(WARN) \
-	    -o $@ fuzz/session.c \
+	    -fsanitize=fuzzer -DFAIL_DELAY_MS=0 -DPOP3D_ONE_PROCESS $(FUZZ_SMALL) \
+	    $(WARN) -o $@ fuzz/session.c \
 	    fuzz/out/afl-pop3d-main.o $(FUZZ_LIBSRCS) $(LDLIBS)
 
 fuzz-afl: fuzz/out/afl-session

@@ -343,8 +343,8 @@ grant(const struct auth_config *cfg, const char *mailbox, struct account *a)
 }
 
 /* Start an attempt: the name goes into the account (for the log) if valid. */
-static int
-attempt(const char *user, struct account *a)
+int
+auth_begin(const char *user, struct account *a)
 {
 	memset(a, 0, sizeof(*a));
 	if (!auth_name_ok(user)) {
@@ -417,12 +417,12 @@ auth_pass(const struct auth_config *cfg, const char *user, const char *pass,
 	char line[PASSWD_LINE_MAX], *secret = NULL, *mailbox = NULL;
 	int r;
 
-	if (!attempt(user, a)) {
+	if (!auth_begin(user, a)) {
 		dummy_check(cfg, pass);
 		return AUTH_FAIL;
 	}
-	if (cfg->passwd == NULL)
-		return system_pass(cfg, user, pass, a);
+	if (cfg->passwd == NULL)	/* a build without crypt(3) has none */
+		return HAVE_CRYPT ? system_pass(cfg, user, pass, a) : AUTH_ERROR;
 	if ((r = lookup(cfg, user, line, &secret, &mailbox)) == -1)
 		return AUTH_ERROR;
 	if (r == 0) {
@@ -468,7 +468,7 @@ auth_apop(const struct auth_config *cfg, const char *user, const char *stamp,
 	struct md5 ctx;
 	int r, ok;
 
-	if (!attempt(user, a))
+	if (!auth_begin(user, a))
 		return AUTH_FAIL;
 	if ((r = plain_secret(cfg, user, line, &secret, &mailbox)) != AUTH_OK)
 		return r;
@@ -484,60 +484,20 @@ auth_apop(const struct auth_config *cfg, const char *user, const char *stamp,
 }
 
 /*
- * RFC 4616 PLAIN: [authzid] NUL authcid NUL passwd, msg[len] == '\0'.  We
- * act for no one else: the authorization identity is empty or the user.
+ * RFC 2195 CRAM-MD5: digest is the hex HMAC-MD5 of the challenge keyed
+ * with user's {PLAIN} secret.
  */
 int
-auth_plain(const struct auth_config *cfg, char *msg, size_t len,
-    struct account *a)
+auth_cram(const struct auth_config *cfg, const char *challenge,
+    const char *user, const char *digest, struct account *a)
 {
-	char *authcid, *passwd;
-	size_t zlen, clen;
-	int r;
-
-	memset(a, 0, sizeof(*a));
-	strcpy(a->name, "?");
-	zlen = strlen(msg);
-	if (zlen >= len)
-		return AUTH_MALFORMED;
-	authcid = msg + zlen + 1;
-	clen = strlen(authcid);
-	if (zlen + 1 + clen >= len)
-		return AUTH_MALFORMED;
-	passwd = authcid + clen + 1;
-	if (zlen + 1 + clen + 1 + strlen(passwd) != len || clen == 0 ||
-	    passwd[0] == '\0')
-		return AUTH_MALFORMED;
-	if (zlen > 0 && strcmp(msg, authcid) != 0) {
-		(void)attempt(authcid, a);
-		return AUTH_AUTHZID;
-	}
-	r = auth_pass(cfg, authcid, passwd, a);
-	explicit_bzero(msg, len);
-	return r;
-}
-
-/*
- * RFC 2195 CRAM-MD5: the response is "user digest", digest the hex
- * HMAC-MD5 of the challenge keyed with the {PLAIN} secret; resp[len] ==
- * '\0'.
- */
-int
-auth_cram(const struct auth_config *cfg, const char *challenge, char *resp,
-    size_t len, struct account *a)
-{
-	char line[PASSWD_LINE_MAX], *secret, *mailbox, *digest;
+	char line[PASSWD_LINE_MAX], *secret, *mailbox;
 	unsigned char d[MD5_DIGEST_LEN];
 	int r, ok;
 
-	memset(a, 0, sizeof(*a));
-	strcpy(a->name, "?");
-	if (strlen(resp) != len || (digest = strrchr(resp, ' ')) == NULL)
-		return AUTH_MALFORMED;
-	*digest++ = '\0';
-	if (!attempt(resp, a))
+	if (!auth_begin(user, a))
 		return AUTH_FAIL;
-	if ((r = plain_secret(cfg, resp, line, &secret, &mailbox)) != AUTH_OK)
+	if ((r = plain_secret(cfg, user, line, &secret, &mailbox)) != AUTH_OK)
 		return r;
 	hmac_md5(secret, strlen(secret), challenge, strlen(challenge), d);
 	ok = same_digest(d, digest);
@@ -620,16 +580,15 @@ system_dummy(void)
 }
 
 /*
- * Startup: open and read the password file while we may (it should be
- * readable by root alone), then with -u become that account for the
- * rest of the session.  Without -p, system accounts: root is needed to
- * read the shadow file and to become the user.  -1 with why filled.
+ * Startup, before the session forks its pre-login child: what can be
+ * checked without reading a secret.  System accounts need root (the
+ * shadow file, the switch to the user); -u needs an unprivileged account
+ * that we may become.  -1 with why filled.
  */
 int
-auth_init(struct auth_config *cfg, char *why, size_t size)
+auth_check(struct auth_config *cfg, char *why, size_t size)
 {
 	struct passwd *pw;
-	struct stat st;
 
 	if (cfg->passwd == NULL) {
 		if (!HAVE_CRYPT) {
@@ -642,7 +601,47 @@ auth_init(struct auth_config *cfg, char *why, size_t size)
 			    "root; give -p PASSWDFILE for virtual users");
 			return -1;
 		}
-		if ((cfg->dummy = system_dummy()) == NULL) {
+		return 0;
+	}
+	if (cfg->run_as == NULL)
+		return 0;
+	errno = 0;
+	if ((pw = getpwnam(cfg->run_as)) == NULL) {
+		snprintf(why, size, "-u %s: %s", cfg->run_as, errno ?
+		    strerror(errno) : "no such user");
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(why, size, "-u %s: an unprivileged account, not "
+		    "uid 0", cfg->run_as);
+		return -1;
+	}
+	if (geteuid() != 0 && geteuid() != pw->pw_uid) {
+		snprintf(why, size, "-u %s: only root can switch users",
+		    cfg->run_as);
+		return -1;
+	}
+	cfg->run_uid = pw->pw_uid;
+	cfg->run_gid = pw->pw_gid;
+	cfg->run_switch = geteuid() == 0;
+	return 0;
+}
+
+/*
+ * Startup, in the monitor once the pre-login child is forked (so that it
+ * holds no secret, not even in freed memory): open and read the password
+ * file while we may (it should be readable by root alone), then with -u
+ * become that account for the rest of the session; or find what a
+ * system account's check costs.  -1 with why filled.
+ */
+int
+auth_init(struct auth_config *cfg, char *why, size_t size)
+{
+	struct stat st;
+
+	if (cfg->passwd == NULL) {
+		errno = ENOSYS;		/* auth_check() refused it already */
+		if (!HAVE_CRYPT || (cfg->dummy = system_dummy()) == NULL) {
 			snprintf(why, size, "%s", strerror(errno));
 			return -1;
 		}
@@ -671,25 +670,9 @@ auth_init(struct auth_config *cfg, char *why, size_t size)
 			    "USER to run them as an unprivileged account");
 		return 0;
 	}
-	errno = 0;
-	if ((pw = getpwnam(cfg->run_as)) == NULL) {
-		snprintf(why, size, "-u %s: %s", cfg->run_as, errno ?
-		    strerror(errno) : "no such user");
-		return -1;
-	}
-	if (pw->pw_uid == 0) {
-		snprintf(why, size, "-u %s: an unprivileged account, not "
-		    "uid 0", cfg->run_as);
-		return -1;
-	}
-	if (geteuid() != 0) {
-		if (geteuid() == pw->pw_uid)
-			return 0;	/* already that user */
-		snprintf(why, size, "-u %s: only root can switch users",
-		    cfg->run_as);
-		return -1;
-	}
-	return priv_become_user(pw->pw_name, pw->pw_uid, pw->pw_gid,
+	if (!cfg->run_switch)
+		return 0;	/* already that user */
+	return priv_become_user(cfg->run_as, cfg->run_uid, cfg->run_gid,
 	    (gid_t)-1, why, size);
 }
 

@@ -39,6 +39,10 @@ struct auth_config {
 	const char	*template;	/* -m: %u is the user name */
 	const char	*run_as;	/* -u: with -p, the account sessions use */
 	const char	*index_dir;	/* -i: indexes here, not beside mailboxes */
+	/* set by auth_check() */
+	uid_t		run_uid;	/* -u */
+	gid_t		run_gid;
+	int		run_switch;	/* root: become run_as in auth_init() */
 	/* set by auth_init() */
 	FILE		*pwfile;	/* -p, opened before privileges go */
 	int		all_plain;	/* every user {PLAIN}: APOP, CRAM-MD5 */
@@ -56,11 +60,12 @@ struct account {
 #define AUTH_OK		0
 #define AUTH_FAIL	1	/* unknown user, wrong secret, refused */
 #define AUTH_ERROR	2	/* could not tell: [SYS/TEMP] */
-#define AUTH_MALFORMED	3	/* a SASL response of the wrong shape */
 #define AUTH_AUTHZID	4	/* PLAIN: acting as someone else */
 
+int	auth_check(struct auth_config *, char *, size_t);
 int	auth_init(struct auth_config *, char *, size_t);
 int	auth_name_ok(const char *);
+int	auth_begin(const char *, struct account *);
 int	auth_next_entry(FILE *, char *, char **, char **, char **);
 int	auth_template_ok(const char *);
 void	auth_stamp(char *, size_t);
@@ -68,10 +73,8 @@ int	auth_pass(const struct auth_config *, const char *, const char *,
 	    struct account *);
 int	auth_apop(const struct auth_config *, const char *, const char *,
 	    const char *, struct account *);
-int	auth_plain(const struct auth_config *, char *, size_t,
-	    struct account *);
-int	auth_cram(const struct auth_config *, const char *, char *, size_t,
-	    struct account *);
+int	auth_cram(const struct auth_config *, const char *, const char *,
+	    const char *, struct account *);
 void	auth_free(struct account *);
 void	auth_end(struct auth_config *);
 int	auth_random_bytes(void *, size_t);

@@ -8,24 +8,68 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io.h"
 
-/* Wait for input up to the idle limit, then read what is there. */
+/* A reader of fd with this idle limit; the buffer is left as it is. */
+void
+in_init(struct in *in, int fd, int timeout_ms)
+{
+	in->fd = fd;
+	in->timeout_ms = timeout_ms;
+	in->until_ms = 0;
+	in->timed_out = 0;
+	in->pos = in->len = 0;
+}
+
+void
+out_init(struct out *o, int fd)
+{
+	o->fd = fd;
+	o->failed = 0;
+	o->len = 0;
+}
+
+/* Milliseconds on CLOCK_MONOTONIC: what deadlines are measured in. */
+long long
+io_now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait for input until the line's deadline (*line_until, set on the first
+ * wait for this line) or the state's, whichever comes first, then read
+ * what is there.  Timing out says which deadline passed.
+ */
 static int
-in_fill(struct in *in)
+in_fill(struct in *in, long long *line_until)
 {
 	struct pollfd p = { .fd = in->fd, .events = POLLIN };
+	long long now, until;
 	ssize_t n;
 	int r;
 
 	for (;;) {
-		r = poll(&p, 1, in->timeout_ms);
-		if (r == 0) {
-			in->timed_out = 1;
+		now = io_now_ms();
+		if (*line_until == 0)
+			*line_until = now + in->timeout_ms;
+		until = *line_until;
+		if (in->until_ms != 0 && in->until_ms < until)
+			until = in->until_ms;
+		if (until <= now) {
+			in->timed_out = until == *line_until ? IN_IDLE :
+			    IN_DEADLINE;
 			return 0;
 		}
+		r = poll(&p, 1, (int)(until - now));
+		if (r == 0)
+			continue;	/* the deadline is taken above */
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1)
@@ -43,20 +87,23 @@ in_fill(struct in *in)
 
 /*
  * Next line, CR LF or LF stripped.  LINE_OK: a line; LINE_EOF: input ended,
- * even mid-line (a half-sent QUIT is not a QUIT), or the idle limit passed;
+ * even mid-line (a half-sent QUIT is not a QUIT), or a deadline passed
+ * (in->timed_out says which: the line's own, timeout_ms from the first
+ * wait for it, or the state's);
  * LINE_BAD: longer than size - 1 or holds a NUL.  A long line is read to its
  * end and dropped here, so the next call starts at the next command.
  */
 int
 in_line(struct in *in, char *buf, size_t size)
 {
+	long long line_until = 0;
 	size_t n = 0;
 	int over = 0;
 	char *nl;
 	size_t chunk;
 
 	for (;;) {
-		if (in->pos == in->len && in_fill(in) <= 0)
+		if (in->pos == in->len && in_fill(in, &line_until) <= 0)
 			return LINE_EOF;
 		nl = memchr(in->buf + in->pos, '\n', in->len - in->pos);
 		chunk = (nl ? (size_t)(nl - in->buf) : in->len) - in->pos;

@@ -12,11 +12,15 @@
 
 struct in {
 	int	fd;
-	int	timeout_ms;	/* idle limit while waiting for a line */
-	int	timed_out;
+	int	timeout_ms;	/* a whole line must arrive within this */
+	long long until_ms;	/* 0, or the state's deadline (io_now_ms) */
+	int	timed_out;	/* IN_IDLE or IN_DEADLINE: why input ended */
 	size_t	pos, len;
 	char	buf[IN_BUF_SIZE];
 };
+
+#define IN_IDLE		1	/* a line took longer than timeout_ms */
+#define IN_DEADLINE	2	/* until_ms passed */
 
 struct out {
 	int	fd;
@@ -29,6 +33,9 @@ struct out {
 #define LINE_EOF	0
 #define LINE_BAD	(-1)	/* too long, or holds a NUL */
 
+long long io_now_ms(void);
+void	in_init(struct in *, int, int);
+void	out_init(struct out *, int);
 int	in_line(struct in *, char *, size_t);
 int	in_pending(struct in *);
 

@@ -4,6 +4,11 @@
  * "<PRI>pop3d[PID]: text" in one datagram to /dev/log, with no time stamp
  * (the daemon adds its own).  syslog(3) would first load the time zone
  * and, in a static build, bring in a fifth of the program for it.
+ *
+ * Log lines carry what clients typed (user names, a launcher's address
+ * from the environment): every byte that is not printable ASCII, and the
+ * backslash, is written as \xNN here, for every line, so no caller can
+ * forget.  An ESC or a CR never reaches a terminal or a log parser.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -35,6 +40,15 @@ log_connect(void)
 	}
 }
 
+/* The child before login logs nothing itself: the monitor does. */
+void
+log_close(void)
+{
+	if (log_fd != -1)
+		close(log_fd);
+	log_fd = -1;
+}
+
 /* Connect now: a session that later runs as a user may not be able to. */
 void
 log_open(int to_stderr)
@@ -42,37 +56,65 @@ log_open(int to_stderr)
 	log_stderr = to_stderr;
 	if (!to_stderr)
 		log_connect();
+	else
+		log_close();
+}
+
+/*
+ * text as dst can hold it (size > 0, NUL-terminated): printable ASCII as
+ * it is, anything else as \xNN; a sequence is never cut in half.
+ */
+static size_t
+log_escape(char *dst, size_t size, const char *text)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
+			if (n + 1 >= size)
+				break;
+			dst[n++] = (char)*p;
+		} else {
+			if (n + 4 >= size)
+				break;
+			dst[n++] = '\\';
+			dst[n++] = 'x';
+			dst[n++] = hex[*p >> 4];
+			dst[n++] = hex[*p & 15];
+		}
+	}
+	dst[n] = '\0';
+	return n;
 }
 
 void
 log_msg(int prio, const char *fmt, ...)
 {
-	char line[LOG_LINE_MAX];
+	char raw[LOG_LINE_MAX], line[LOG_LINE_MAX];
 	va_list ap;
-	int head, n;
+	int head;
+	size_t n;
 
 	va_start(ap, fmt);
+	(void)vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
 	if (log_stderr) {
-		fprintf(stderr, "pop3d[%ld]: ", (long)getpid());
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-		va_end(ap);
+		(void)log_escape(line, sizeof(line), raw);
+		fprintf(stderr, "pop3d[%ld]: %s\n", (long)getpid(), line);
 		return;
 	}
 	head = snprintf(line, sizeof(line), "<%d>pop3d[%ld]: ",
 	    LOG_MAIL | (prio & LOG_PRIMASK), (long)getpid());
-	n = vsnprintf(line + head, sizeof(line) - (size_t)head, fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (head < 0 || (size_t)head >= sizeof(line))
 		return;
-	n += head;
-	if ((size_t)n >= sizeof(line))
-		n = sizeof(line) - 1;
+	n = (size_t)head + log_escape(line + head, sizeof(line) - (size_t)head,
+	    raw);
 	/* the daemon may have restarted: one new connection, then give up */
 	for (int tries = 0; tries < 2; tries++) {
 		if (log_fd == -1)
 			log_connect();
-		if (log_fd == -1 || send(log_fd, line, (size_t)n, 0) != -1)
+		if (log_fd == -1 || send(log_fd, line, n, 0) != -1)
 			return;
 		if (errno != ECONNREFUSED && errno != ENOTCONN &&
 		    errno != ECONNRESET)

@@ -8,6 +8,7 @@
 #include <syslog.h>
 
 void	log_open(int to_stderr);
+void	log_close(void);
 void	log_msg(int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 

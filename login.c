@@ -1,25 +1,23 @@
 /*
  * The AUTHORIZATION state: USER, PASS, APOP and AUTH (RFC 1939, 5034,
- * 4616, 2195), the same answer and the same delay for every kind of
- * failure, and the step into TRANSACTION once the mailbox is open.  The
- * secrets themselves are checked in auth.c.
+ * 4616, 2195), run by the unprivileged pre-login child.  It parses what
+ * the client sends into a login attempt, hands that to the monitor
+ * (monitor.c) with the bytes the client pipelined after it, and waits:
+ * the monitor checks the secret, answers a failure after the same delay
+ * whatever failed, and takes the session over on success.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "base64.h"
-#include "log.h"
-#include "priv.h"
 #include "session.h"
 
 /*
  * The SASL mechanisms (RFC 5034): what CAPA and a bare AUTH list, and
  * what AUTH runs.  CRAM-MD5 needs the shared secret: only when every
- * user has a {PLAIN} one.
+ * user has a {PLAIN} one, which is when the greeting has a timestamp.
  */
 static enum verdict	mech_plain(struct session *, int, char **);
 static enum verdict	mech_cram(struct session *, int, char **);
@@ -37,7 +35,7 @@ static const struct mech {
 static int
 offered(const struct session *s, const struct mech *m)
 {
-	return !m->needs_plain || s->cfg->all_plain;
+	return !m->needs_plain || s->stamp[0] != '\0';
 }
 
 /*
@@ -60,95 +58,63 @@ login_mechanisms(struct session *s, const char *prefix, const char *sep)
 	out_put(&s->out, "\r\n", 2);
 }
 
-static void
-attempt_begins(struct session *s)
+static struct ho_field
+text(const char *p)
 {
-	clock_gettime(CLOCK_MONOTONIC, &s->tried);
+	return (struct ho_field){ p, strlen(p) };
 }
 
 /*
- * Answer a failure FAIL_DELAY_MS after the attempt began: the time a
- * crypt(3) took, or did not take, is hidden in the wait.
+ * A user name as the monitor takes it: one byte past the longest valid
+ * name is enough to be refused as too long, and bounds the log line.
  */
-static void
-pause_after_failure(struct session *s)
+static struct ho_field
+name(const char *p)
 {
-	struct timespec until = s->tried;
+	size_t n = strlen(p);
 
-	until.tv_sec += FAIL_DELAY_MS / 1000;
-	until.tv_nsec += (FAIL_DELAY_MS % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until,
-	    NULL) == EINTR)
-		;
-}
-
-/* Credentials are checked; open the mailbox and enter TRANSACTION. */
-static enum verdict
-enter_transaction(struct session *s)
-{
-	char why[256];
-	size_t n;
-	uint64_t octets;
-
-	/* A system account: the mailbox is opened as its user, never root. */
-	if (priv_become(&s->acct, why, sizeof(why)) == -1) {
-		log_msg(LOG_ERR, "user=%s: cannot become the user: %s",
-		    s->acct.name, why);
-		auth_free(&s->acct);
-		reply_err(s, "[SYS/PERM] cannot switch to the user");
-		return V_END;
-	}
-	if (mbox_open(&s->mbox, s->acct.mailbox, s->cfg->index_dir) == -1) {
-		int became = s->acct.system;
-
-		reply_log_fault(s);
-		mbox_close(&s->mbox);
-		auth_free(&s->acct);
-		if (s->mbox.fault.code == FAULT_INUSE)
-			reply_err(s, "[IN-USE] mailbox is in use by another "
-			    "session");
-		else
-			reply_err(s, "%s cannot open the mailbox: %s",
-			    reply_code(&s->mbox.fault), s->mbox.fault.text);
-		/* Root is gone for good: no other user can log in now. */
-		return became ? V_END : V_BAD;
-	}
-	s->state = ST_TRANS;
-	mbox_totals(&s->mbox, &n, &octets);
-	log_msg(LOG_INFO, "login user=%s from=%s msgs=%zu bytes=%llu "
-	    "index=%s", s->acct.name, s->peer, n, (unsigned long long)octets,
-	    mbox_index_state(&s->mbox));
-	return reply_ok(s, "%zu messages (%llu octets)", n,
-	    (unsigned long long)octets);
+	return (struct ho_field){ p, n > USER_NAME_MAX + 1 ?
+	    USER_NAME_MAX + 1 : n };
 }
 
 /*
- * One answer for every refusal: no such user, a wrong secret, a locked,
- * expired or uid 0 account, a user APOP or CRAM-MD5 cannot serve.
+ * Hand the monitor an attempt: its two or three fields (PASS has two),
+ * then our answers not yet written (the monitor writes them before its
+ * own, in the same write: PIPELINING) and the bytes read past this line.
+ * The monitor answers the client itself; its verdict says what is left
+ * for us.
  */
 static enum verdict
-login_failed(struct session *s, int r, const char *how)
+attempt(struct session *s, int type, struct ho_field a, struct ho_field b,
+    struct ho_field c)
 {
-	log_msg(LOG_NOTICE, "auth failed user=%s from=%s method=%s",
-	    s->acct.name[0] ? s->acct.name : "?", s->peer, how);
-	s->user[0] = '\0';
-	auth_free(&s->acct);
-	pause_after_failure(s);
-	if (r == AUTH_ERROR)
-		return reply_err(s, "[SYS/TEMP] cannot check credentials now");
-	if (++s->failures >= AUTH_FAILURES_MAX) {
-		reply_err(s, "[AUTH] invalid user name or password; "
-		    "too many failures");
+	struct ho_field f[5] = { a, b, c };
+	int n = type == HO_PASS ? 4 : 5;
+	struct ho_record r;
+	const char *why;
+	int sent;
+
+	if (s->out.len > HANDOVER_OUT && out_flush(&s->out) == -1)
+		return V_END;
+	f[n - 2] = (struct ho_field){ s->out.buf, s->out.len };
+	f[n - 1] = (struct ho_field){ s->in.buf + s->in.pos,
+	    s->in.len - s->in.pos };
+	sent = handover_send(s->ch, type, n, f);
+	s->out.len = 0;
+	if (sent == -1 || handover_recv(s->ch, &r, 0, &why) == -1)
+		return V_END;
+	switch (r.type) {
+	case HO_FAILED:
+		s->user[0] = '\0';
+		return V_BAD;
+	case HO_REFUSED:
+		return V_BAD;
+	case HO_EXIT:
+		s->handed = 1;
+		return V_END;
+	default:
 		return V_END;
 	}
-	if (r == AUTH_AUTHZID)
-		return reply_err(s, "[AUTH] the authorization identity must "
-		    "be empty or the user name");
-	return reply_err(s, "[AUTH] invalid user name or password");
 }
 
 enum verdict
@@ -157,42 +123,31 @@ cmd_user(struct session *s, int ac, char **av)
 	(void)ac;
 	/* The same answer for every name: existence is not revealed. */
 	snprintf(s->user, sizeof(s->user), "%s", av[0]);
-	if (strlen(av[0]) > USER_NAME_MAX)
-		s->user[0] = '\1';	/* never valid, never a user */
 	return reply_ok(s, "send PASS");
 }
 
 enum verdict
 cmd_pass(struct session *s, int ac, char **av)
 {
-	int r;
+	enum verdict v;
 
 	(void)ac;
 	if (s->user[0] == '\0')
 		return reply_err(s, "USER first");
-	attempt_begins(s);
-	r = auth_pass(s->cfg, s->user, av[0], &s->acct);
+	v = attempt(s, HO_PASS, name(s->user), text(av[0]), text(""));
 	explicit_bzero(av[0], strlen(av[0]));
-	if (r != AUTH_OK)
-		return login_failed(s, r, "pass");
-	return enter_transaction(s);
+	return v;
 }
 
 /* RFC 1939 APOP name digest: only when the greeting offered a timestamp. */
 enum verdict
 cmd_apop(struct session *s, int ac, char **av)
 {
-	int r;
-
 	(void)ac;
 	if (s->stamp[0] == '\0')
 		return reply_err(s, "APOP is not offered here; use USER and "
 		    "PASS or AUTH");
-	attempt_begins(s);
-	r = auth_apop(s->cfg, av[0], s->stamp, av[1], &s->acct);
-	if (r != AUTH_OK)
-		return login_failed(s, r, "apop");
-	return enter_transaction(s);
+	return attempt(s, HO_APOP, name(av[0]), text(av[1]), text(s->stamp));
 }
 
 /*
@@ -217,7 +172,7 @@ sasl_response(struct session *s, const char *challenge, const char *initial,
 		r = in_line(&s->in, line, sizeof(line));
 		if (r == LINE_EOF) {
 			if (s->in.timed_out)
-				reply_err(s, "idle for too long, closing");
+				reply_timeout(s);
 			return V_END;
 		}
 		if (r == LINE_BAD) {
@@ -241,57 +196,85 @@ sasl_response(struct session *s, const char *challenge, const char *initial,
 	return v;
 }
 
-/* RFC 4616 PLAIN: an initial response, or one asked for. */
+/*
+ * RFC 4616 PLAIN: [authzid] NUL authcid NUL passwd, msg[len] == '\0'.
+ * 0 with the user and password found, or -1.
+ */
+static int
+plain_split(char *msg, size_t len, char **authcid, char **passwd)
+{
+	size_t zlen = strlen(msg), clen;
+
+	if (zlen >= len)
+		return -1;
+	*authcid = msg + zlen + 1;
+	clen = strlen(*authcid);
+	if (zlen + 1 + clen >= len)
+		return -1;
+	*passwd = *authcid + clen + 1;
+	if (zlen + 1 + clen + 1 + strlen(*passwd) != len || clen == 0 ||
+	    **passwd == '\0')
+		return -1;
+	return 0;
+}
+
+/*
+ * PLAIN, with an initial response or one asked for.  The monitor decides
+ * whether the authorization identity is one we act for.
+ */
 static enum verdict
 mech_plain(struct session *s, int ac, char **av)
 {
-	char dec[SASL_LINE_MAX];
+	char dec[SASL_LINE_MAX], *authcid, *passwd;
 	enum verdict v;
 	size_t len = 0;
-	int r;
 
 	v = sasl_response(s, "", ac == 2 ? av[1] : NULL, dec, sizeof(dec),
 	    &len);
 	if (v != V_OK)
 		return v;
-	attempt_begins(s);
-	r = auth_plain(s->cfg, dec, len, &s->acct);
-	explicit_bzero(dec, sizeof(dec));
-	if (r == AUTH_MALFORMED)
+	if (plain_split(dec, len, &authcid, &passwd) == -1) {
+		explicit_bzero(dec, sizeof(dec));
 		return reply_err(s, "malformed PLAIN response");
-	if (r != AUTH_OK)
-		return login_failed(s, r, "plain");
-	return enter_transaction(s);
+	}
+	v = attempt(s, HO_PLAIN, text(dec), name(authcid), text(passwd));
+	explicit_bzero(dec, sizeof(dec));
+	return v;
 }
 
-/* RFC 2195 CRAM-MD5: a fresh challenge, the digest keyed by the secret. */
+/*
+ * RFC 2195 CRAM-MD5: a fresh challenge from the monitor; the response
+ * is "user digest", the digest keyed by the user's secret.
+ */
 static enum verdict
 mech_cram(struct session *s, int ac, char **av)
 {
 	char dec[SASL_LINE_MAX], challenge[AUTH_STAMP_MAX];
-	char b64[AUTH_STAMP_MAX * 2];
+	char b64[AUTH_STAMP_MAX * 2], *digest;
+	struct ho_record r;
+	const char *why;
 	enum verdict v;
 	size_t len = 0;
-	int r;
 
 	(void)av;
 	/* RFC 5034: a server-first mechanism takes no initial response */
 	if (ac == 2)
 		return reply_err(s, "CRAM-MD5 takes no initial response");
-	auth_stamp(challenge, sizeof(challenge));
+	if (handover_send(s->ch, HO_CHALLENGE, 0, NULL) == -1 ||
+	    handover_recv(s->ch, &r, 0, &why) == -1 || r.type != HO_ISSUED)
+		return V_END;
+	snprintf(challenge, sizeof(challenge), "%s", r.field[0]);
 	base64_encode((const unsigned char *)challenge, strlen(challenge),
 	    b64, sizeof(b64));
 	v = sasl_response(s, b64, NULL, dec, sizeof(dec), &len);
 	if (v != V_OK)
 		return v;
-	attempt_begins(s);
-	r = auth_cram(s->cfg, challenge, dec, len, &s->acct);
-	explicit_bzero(dec, sizeof(dec));
-	if (r == AUTH_MALFORMED)
+	if (strlen(dec) != len || (digest = strrchr(dec, ' ')) == NULL)
 		return reply_err(s, "malformed CRAM-MD5 response");
-	if (r != AUTH_OK)
-		return login_failed(s, r, "cram-md5");
-	return enter_transaction(s);
+	*digest++ = '\0';
+	v = attempt(s, HO_CRAM, name(dec), text(digest), text(challenge));
+	explicit_bzero(dec, sizeof(dec));
+	return v;
 }
 
 /*
@@ -313,3 +296,73 @@ cmd_auth(struct session *s, int ac, char **av)
 			return mechs[i].fn(s, ac, av);
 	return reply_err(s, "unsupported mechanism; AUTH lists them");
 }
+
+#ifdef POP3D_TEST_HOOKS
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/*
+ * Test builds only (make pop3d-test, never installed): XEXPLOIT WHAT does
+ * what code injected by a client would try; each must fail, and under
+ * seccomp the child dies of it.  A call that works says so: +OK.
+ */
+enum verdict
+cmd_xexploit(struct session *s, int ac, char **av)
+{
+	const char *w = av[0];
+	long r;
+
+	(void)ac;
+	errno = 0;
+	if (strcmp(w, "shadow") == 0)
+		r = open("/etc/shadow", O_RDONLY);
+	else if (strcmp(w, "passwd") == 0)
+		r = open("/etc/passwd", O_RDONLY);
+	else if (strcmp(w, "tmp") == 0)
+		r = open("/tmp/pop3d-exploit", O_WRONLY | O_CREAT, 0600);
+	else if (strcmp(w, "exec") == 0)
+		r = execl("/bin/sh", "sh", "-c", "true", (char *)NULL);
+	else if (strcmp(w, "socket") == 0)
+		r = socket(AF_INET, SOCK_STREAM, 0);
+	else if (strcmp(w, "ptrace") == 0)
+		r = ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+	else if (strcmp(w, "setuid") == 0)
+		r = setuid(0);
+	else if (strcmp(w, "fork") == 0) {
+		if ((r = fork()) == 0)
+			_exit(0);
+	} else
+		return reply_err(s, "XEXPLOIT what?");
+	if (r == -1)
+		return reply_err(s, "%s: %s", w, strerror(errno));
+	return reply_ok(s, "%s worked", w);
+}
+
+/*
+ * XHANDOVER HEX (make pop3d-test, never installed): XHANDOVER HEX
+ * sends the bytes HEX spells to the monitor as they are, as a child
+ * taken over by a client would; then waits for what the monitor does.
+ */
+enum verdict
+cmd_xhandover(struct session *s, int ac, char **av)
+{
+	unsigned char raw[CMD_LINE_MAX / 2];
+	size_t n = 0;
+	struct ho_record r;
+	const char *why;
+	unsigned int b;
+
+	(void)ac;
+	while (av[0][2 * n] != '\0' && n < sizeof(raw) &&
+	    sscanf(av[0] + 2 * n, "%2x", &b) == 1)
+		raw[n++] = (unsigned char)b;
+	if (out_flush(&s->out) == -1 || handover_raw(s->ch, raw, n) == -1)
+		return V_END;
+	while (handover_recv(s->ch, &r, 0, &why) == 0)
+		;
+	return V_END;
+}
+#endif

@@ -26,10 +26,22 @@
 /* Dovecot ends a session after 20 bad commands; a client that far off is lost. */
 #define BAD_COMMANDS_MAX	20
 
-/* RFC 1939 section 3: an autologout timer "of at least 10 minutes". */
+/*
+ * RFC 1939 section 3: an autologout timer "of at least 10 minutes".  It
+ * bounds a whole command line, not each read: a client that trickles a
+ * byte at a time is as idle as one that sends nothing.
+ */
 #define IDLE_TIMEOUT_DEFAULT	600
 /* -t: a day is longer than any client waits between two commands. */
 #define IDLE_TIMEOUT_MAX	86400
+
+/*
+ * -L: the whole AUTHORIZATION state, however busy, ends after this long.
+ * A client logs in within a second or two; a connection that never does
+ * holds one of the launcher's few slots (xinetd: instances 64).
+ */
+#define LOGIN_DEADLINE_DEFAULT	60
+#define LOGIN_DEADLINE_MAX	86400
 
 /* An argument echoed in an -ERR: enough to recognise, too short to abuse. */
 #define SHOWN_ARG_MAX	40
@@ -73,6 +85,55 @@
 #define AUTH_HOST_MAX	64
 /* "<pid.clock.random@host>": the rest fits in 64. */
 #define AUTH_STAMP_MAX	(64 + AUTH_HOST_MAX)
+
+/* ---- The pre-login process ------------------------------------------ */
+
+/*
+ * Before login the client is read by a child process that, started as
+ * root, becomes this account (-U) chrooted to this empty directory (-R):
+ * what a Debian package creates (adduser --system pop3d; the directory
+ * root's, empty, mode 0755).  Built in so a plain "pop3d -m ..." from
+ * inetd is separated without a flag.
+ */
+#ifndef PRELOGIN_USER
+#define PRELOGIN_USER	"pop3d"
+#endif
+#ifndef PRELOGIN_DIR
+#define PRELOGIN_DIR	"/var/lib/pop3d/empty"
+#endif
+
+/*
+ * RLIMIT_NOFILE of the child: it opens nothing, but poll(2) refuses more
+ * descriptors than the limit, and it polls one.
+ */
+#define PRELOGIN_NOFILE	1
+
+/*
+ * The largest hand-over record the monitor accepts from the child: an
+ * attempt with a SASL-sized secret and authorization identity, a user
+ * name, a challenge and a full input buffer of pipelined bytes.  Field
+ * lengths are 16 bits, so no field can claim more than this anyway.
+ */
+#define HANDOVER_FIELDS	5
+#define HANDOVER_MAX	(4 + 2 * SASL_LINE_MAX + USER_NAME_MAX + 1 + \
+			    AUTH_STAMP_MAX + HANDOVER_OUT + IN_BUF_SIZE + \
+			    2 * HANDOVER_FIELDS)
+/*
+ * The child's answers not yet written when it hands over an attempt (the
+ * greeting and USER's, when the client pipelines) go with it, so that
+ * they leave in the same write as the monitor's; more than this, and
+ * they are written first.
+ */
+#define HANDOVER_OUT	1024
+
+/*
+ * How long the monitor waits for the child to exit once told to (it has
+ * nothing left to do), and how long past the login deadline for its last
+ * record (it reports its own deadline first).  A child that overruns
+ * either is treated as compromised: the session ends.
+ */
+#define CHILD_EXIT_MS	2000
+#define CHILD_GRACE_MS	5000
 
 /* ---- Buffers ------------------------------------------------------- */
 

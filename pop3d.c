@@ -1,11 +1,18 @@
 /*
  * pop3d: one POP3 session on stdin/stdout against an mbox.  main() reads
- * the options, makes ready what needs privileges (the password file, the
- * account sessions run as), and hands over to the session (session.c).
+ * the options, checks what it can before a byte from the client (the
+ * accounts sessions and the pre-login child run as), and hands over to
+ * the session (monitor.c).
+ *
+ * Under xinetd and inetd standard error is the client's socket.  Then
+ * nothing is ever written there: every message goes to syslog, and a
+ * client of a pop3d that cannot start gets one -ERR line.
  */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -17,12 +24,16 @@
 /* sysexits(3): a wrong option or value. */
 #define EX_USAGE	64
 
+static int stderr_is_client;	/* fd 2 is the connection: never write it */
+static int log_to_stderr;	/* -e */
+
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: pop3d [-f MBOX | -m TEMPLATE] [-p PASSWDFILE [-u USER]] "
-	    "[-i DIR] [-t SECONDS] [-e]\n"
+	    "[-i DIR] [-t SECONDS]\n"
+	    "             [-L SECONDS] [-U USER] [-R DIR] [-S] [-e]\n"
 	    "       pop3d -P | -V | -h\n"
 	    "  -f MBOX        serve this mailbox to every user\n"
 	    "  -m TEMPLATE    mailbox per user, %%u = user name "
@@ -34,23 +45,97 @@ usage(FILE *f)
 	    "  -u USER        with -p: the account sessions run as\n"
 	    "  -i DIR         keep mailbox indexes in DIR, not beside the "
 	    "mailboxes\n"
-	    "  -t SECONDS     idle timeout (default %d)\n"
+	    "  -t SECONDS     idle timeout for each command line (default "
+	    "%d)\n"
+	    "  -L SECONDS     time a client has to log in (default %d)\n"
+	    "  -U USER        the account of the process that reads the "
+	    "client\n"
+	    "                 before login (default %s)\n"
+	    "  -R DIR         its chroot, an empty directory (default %s)\n"
+	    "  -S             refuse to run without Landlock and seccomp\n"
 	    "  -e             log to stderr instead of syslog\n"
 	    "  -P             read a password on stdin, print its crypt(3) "
 	    "hash\n"
 	    "  -V             print the version\n"
-	    "  -h             print this help\n", IDLE_TIMEOUT_DEFAULT);
+	    "  -h             print this help\n", IDLE_TIMEOUT_DEFAULT,
+	    LOGIN_DEADLINE_DEFAULT, PRELOGIN_USER, PRELOGIN_DIR);
+}
+
+/* Is fd 2 the same open socket as fd 0 or fd 1 (xinetd, inetd)? */
+static int
+client_on_stderr(void)
+{
+	struct stat e, s;
+
+	if (fstat(2, &e) == -1 || !S_ISSOCK(e.st_mode))
+		return 0;
+	for (int fd = 0; fd <= 1; fd++)
+		if (fstat(fd, &s) == 0 && s.st_dev == e.st_dev &&
+		    s.st_ino == e.st_ino)
+			return 1;
+	return 0;
+}
+
+/*
+ * pop3d cannot start: say why in the log, on standard error unless that
+ * is the client, and, to a client on a socket, one -ERR line and no
+ * more.  show_usage adds the usage where it can be read.
+ */
+static int
+refuse(int status, int show_usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+refuse(int status, int show_usage, const char *fmt, ...)
+{
+	static const char err[] = "-ERR [SYS/TEMP] server not available\r\n";
+	char why[512];
+	struct stat st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	/* a usage error is the caller's to read; a failed start, the log's */
+	if (stderr_is_client || status != EX_USAGE)
+		log_msg(LOG_ERR, "%s", why);
+	if (!stderr_is_client && (status == EX_USAGE || !log_to_stderr)) {
+		fprintf(stderr, "pop3d: %s\n", why);
+		if (show_usage)
+			usage(stderr);
+	}
+	if (fstat(1, &st) == 0 && S_ISSOCK(st.st_mode))
+		(void)!write(1, err, sizeof(err) - 1);
+	return status;
+}
+
+/* A number of seconds from 1 to max, or -1. */
+static int
+seconds(const char *arg, int max)
+{
+	uint64_t t;
+
+	if (!reply_number(arg, &t) || t == 0 || t > (uint64_t)max)
+		return -1;
+	return (int)t;
 }
 
 int
 main(int argc, char **argv)
 {
 	struct auth_config cfg = { .template = "/var/mail/%u" };
-	int c, timeout = IDLE_TIMEOUT_DEFAULT, to_stderr = 0, hash = 0;
+	struct options o = {
+		.timeout = IDLE_TIMEOUT_DEFAULT,
+		.deadline = LOGIN_DEADLINE_DEFAULT,
+		.prelogin = { .user = PRELOGIN_USER, .dir = PRELOGIN_DIR },
+	};
+	int c, hash = 0;
 	char why[512];
-	uint64_t t;
 
-	while ((c = getopt(argc, argv, ":f:m:p:u:i:t:ePVh")) != -1) {
+	stderr_is_client = client_on_stderr();
+	/* Until -e is read, and for good when stderr is the client. */
+	log_open(0);
+	while ((c = getopt(argc, argv, ":f:m:p:u:i:t:L:U:R:SePVh")) != -1) {
 		switch (c) {
 		case 'f':
 			cfg.mailbox = optarg;
@@ -65,27 +150,36 @@ main(int argc, char **argv)
 			cfg.run_as = optarg;
 			break;
 		case 'i':
-			if (optarg[0] != '/') {
-				fprintf(stderr, "pop3d: -i: an absolute "
-				    "directory\n");
-				return EX_USAGE;
-			}
+			if (optarg[0] != '/')
+				return refuse(EX_USAGE, 0, "-i: an absolute "
+				    "directory");
 			cfg.index_dir = optarg;
 			break;
 		case 'P':
 			hash = 1;
 			break;
 		case 't':
-			if (!reply_number(optarg, &t) || t == 0 ||
-			    t > IDLE_TIMEOUT_MAX) {
-				fprintf(stderr, "pop3d: -t: a number of "
-				    "seconds from 1 to %d\n", IDLE_TIMEOUT_MAX);
-				return EX_USAGE;
-			}
-			timeout = (int)t;
+			if ((o.timeout = seconds(optarg, IDLE_TIMEOUT_MAX)) == -1)
+				return refuse(EX_USAGE, 0, "-t: a number of "
+				    "seconds from 1 to %d", IDLE_TIMEOUT_MAX);
+			break;
+		case 'L':
+			if ((o.deadline = seconds(optarg,
+			    LOGIN_DEADLINE_MAX)) == -1)
+				return refuse(EX_USAGE, 0, "-L: a number of "
+				    "seconds from 1 to %d", LOGIN_DEADLINE_MAX);
+			break;
+		case 'U':
+			o.prelogin.user = optarg;
+			break;
+		case 'R':
+			o.prelogin.dir = optarg;
+			break;
+		case 'S':
+			o.strict = 1;
 			break;
 		case 'e':
-			to_stderr = 1;
+			log_to_stderr = !stderr_is_client;
 			break;
 		case 'V':
 			printf("pop3d %s\n", POP3D_VERSION);
@@ -94,49 +188,39 @@ main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case ':':
-			fprintf(stderr, "pop3d: -%c needs an argument\n",
+			return refuse(EX_USAGE, 1, "-%c needs an argument",
 			    optopt);
-			usage(stderr);
-			return EX_USAGE;
 		default:
-			fprintf(stderr, "pop3d: unknown option -%c\n", optopt);
-			usage(stderr);
-			return EX_USAGE;
+			return refuse(EX_USAGE, 1, "unknown option -%c",
+			    optopt);
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "pop3d: unexpected argument %s\n",
+	if (optind != argc)
+		return refuse(EX_USAGE, 1, "unexpected argument %s",
 		    argv[optind]);
-		usage(stderr);
-		return EX_USAGE;
-	}
-	if (!auth_template_ok(cfg.template)) {
-		fprintf(stderr, "pop3d: -m: only %%u and %%%% may follow %%\n");
-		return EX_USAGE;
-	}
+	if (!auth_template_ok(cfg.template))
+		return refuse(EX_USAGE, 0, "-m: only %%u and %%%% may follow "
+		    "%%");
 	if (hash)
 		return hashpw_main();
-	if (cfg.run_as != NULL && cfg.passwd == NULL) {
-		fprintf(stderr, "pop3d: -u is for -p: a system account's "
-		    "session runs as that account\n");
-		usage(stderr);
-		return EX_USAGE;
-	}
-	log_open(to_stderr);
+	if (cfg.run_as != NULL && cfg.passwd == NULL)
+		return refuse(EX_USAGE, 1, "-u is for -p: a system account's "
+		    "session runs as that account");
+	if (log_to_stderr)
+		log_open(1);
 	/*
-	 * Read the password file, or check we may use system accounts, and
-	 * give up root where -u says so: before a byte from the client.
+	 * What can be checked before the session forks; the password file
+	 * is read, and -u's account become, in the monitor after the fork.
 	 */
-	if (auth_init(&cfg, why, sizeof(why)) == -1) {
-		log_msg(LOG_ERR, "%s", why);
-		if (!to_stderr)
-			fprintf(stderr, "pop3d: %s\n", why);
-		auth_end(&cfg);
-		return 1;
-	}
+	if (auth_check(&cfg, why, sizeof(why)) == -1 ||
+	    priv_prelogin_check(&o.prelogin, why, sizeof(why)) == -1)
+		return refuse(1, 0, "%s", why);
 	/* A vanished client shows up as EPIPE from write(2). */
 	signal(SIGPIPE, SIG_IGN);
-	c = session_run(&cfg, timeout);
+	if (monitor_run(&cfg, &o, why, sizeof(why)) == -1) {
+		auth_end(&cfg);
+		return refuse(1, 0, "%s", why);
+	}
 	auth_end(&cfg);
-	return c;
+	return 0;
 }

@@ -9,7 +9,18 @@
 
 struct account;
 
+/* The pre-login child's identity (-U, -R), looked up before the fork. */
+struct prelogin {
+	const char	*user;
+	const char	*dir;
+	int		switched;	/* started as root: chroot, user */
+	uid_t		uid;
+	gid_t		gid;
+};
+
 int	priv_become(const struct account *, char *, size_t);
 int	priv_become_user(const char *, uid_t, gid_t, gid_t, char *, size_t);
+int	priv_prelogin_check(struct prelogin *, char *, size_t);
+int	priv_prelogin_enter(const struct prelogin *, pid_t, char *, size_t);
 
 #endif

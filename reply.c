@@ -117,3 +117,13 @@ reply_arg(const char *arg)
 	buf[i] = '\0';
 	return buf;
 }
+
+/* Input ended at a deadline (in.timed_out): say which, before closing. */
+void
+reply_timeout(struct session *s)
+{
+	if (s->in.timed_out == IN_DEADLINE)
+		reply_err(s, "no login in time, closing");
+	else
+		reply_err(s, "idle for too long, closing");
+}

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,6 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include "log.h"
 #include "session.h"
 
 struct cmd {
@@ -45,6 +45,10 @@ static const struct cmd cmds[] = {
 	{ "TOP",  ST_TRANS,	2, 2,		cmd_top },
 	{ "UIDL", ST_TRANS,	0, 1,		cmd_uidl },
 	{ "LAST", ST_TRANS,	0, 0,		cmd_last },	/* RFC 1460 */
+#ifdef POP3D_TEST_HOOKS
+	{ "XHANDOVER", ST_AUTH,	1, 1,		cmd_xhandover },
+	{ "XEXPLOIT", ST_AUTH,	1, 1,		cmd_xexploit },
+#endif
 	{ NULL, 0, 0, 0, NULL }
 };
 
@@ -155,23 +159,22 @@ peer_name(struct session *s)
 		snprintf(s->peer, sizeof(s->peer), "%s", env);
 }
 
-int
-session_run(const struct auth_config *cfg, int timeout)
+/* The client's descriptors and address, before the session forks. */
+void
+session_prepare(struct session *s, int timeout)
 {
-	static struct session s;
-	char line[SASL_LINE_MAX];
 	struct timeval send_limit = { timeout, 0 };
-	enum verdict v = V_OK;
-	int r;
 
-	memset(&s, 0, sizeof(s));
-	s.cfg = cfg;
-	s.state = ST_AUTH;
-	s.in.fd = 0;
-	s.in.timeout_ms = timeout * 1000;
-	s.out.fd = 1;
-	mbox_init(&s.mbox);
-	peer_name(&s);
+	/*
+	 * Not the 68 KB of buffers: pages the monitor touches before the
+	 * fork are shared with the child, and cost a fault each afterwards.
+	 */
+	memset(s, 0, offsetof(struct session, in));
+	in_init(&s->in, 0, timeout * 1000);
+	out_init(&s->out, 1);
+	s->state = ST_AUTH;
+	mbox_init(&s->mbox);
+	peer_name(s);
 	/*
 	 * A client that stops reading is as idle as one that stops writing:
 	 * a send blocked this long fails (EAGAIN) and ends the session, which
@@ -179,47 +182,66 @@ session_run(const struct auth_config *cfg, int timeout)
 	 */
 	(void)setsockopt(1, SOL_SOCKET, SO_SNDTIMEO, &send_limit,
 	    sizeof(send_limit));
-	/*
-	 * The APOP timestamp only when APOP works for every user: clients
-	 * such as curl use APOP whenever it is offered and never fall back.
-	 */
-	if (cfg->all_plain) {
-		auth_stamp(s.stamp, sizeof(s.stamp));
-		reply_ok(&s, "POP3 server ready %s", s.stamp);
-	} else
-		reply_ok(&s, "POP3 server ready");
+}
+
+/*
+ * The greeting.  The APOP timestamp only when APOP works for every user:
+ * clients such as curl use APOP whenever it is offered and never fall
+ * back.
+ */
+void
+session_greet(struct session *s)
+{
+	if (s->stamp[0] != '\0')
+		reply_ok(s, "POP3 server ready %s", s->stamp);
+	else
+		reply_ok(s, "POP3 server ready");
+}
+
+/*
+ * Read, dispatch, answer, until the session ends; say how.  Answers are
+ * written when the client has nothing more queued (PIPELINING).
+ */
+enum end
+session_loop(struct session *s)
+{
+	char line[SASL_LINE_MAX];
+	enum verdict v = V_OK;
+	enum end e = END_DONE;
+	int r;
+
 	for (;;) {
-		if (!in_pending(&s.in) && out_flush(&s.out) == -1)
+		if (!in_pending(&s->in) && out_flush(&s->out) == -1) {
+			e = END_GONE;
 			break;
-		r = in_line(&s.in, line, CMD_LINE_MAX);
+		}
+		r = in_line(&s->in, line, CMD_LINE_MAX);
 		if (r == LINE_EOF) {
-			if (s.in.timed_out) {
-				reply_err(&s, "idle for too long, closing");
-				out_flush(&s.out);
-				log_msg(LOG_INFO, "timeout user=%s from=%s",
-				    s.user[0] ? s.user : "-", s.peer);
+			e = END_EOF;
+			if (s->in.timed_out) {
+				reply_timeout(s);
+				e = s->in.timed_out == IN_IDLE ? END_IDLE :
+				    END_DEADLINE;
 			}
 			break;
 		}
 		if (r == LINE_BAD)
-			v = reply_err(&s, "line too long or not text");
+			v = reply_err(s, "line too long or not text");
 		else
-			v = dispatch(&s, line);
+			v = dispatch(s, line);
 		explicit_bzero(line, sizeof(line));
-		if (v == V_QUIT || v == V_END || s.out.failed)
+		if (v == V_QUIT || v == V_END || s->out.failed) {
+			e = v == V_QUIT ? END_QUIT : s->out.failed ? END_GONE :
+			    END_DONE;
 			break;
-		s.bad = v == V_BAD ? s.bad + 1 : 0;
-		if (s.bad >= BAD_COMMANDS_MAX) {
-			reply_err(&s, "too many bad commands, closing");
+		}
+		s->bad = v == V_BAD ? s->bad + 1 : 0;
+		if (s->bad >= BAD_COMMANDS_MAX) {
+			reply_err(s, "too many bad commands, closing");
+			e = END_BAD;
 			break;
 		}
 	}
-	out_flush(&s.out);
-	if (s.state == ST_TRANS && v != V_QUIT)
-		log_msg(LOG_INFO, "logout user=%s retr=%lu dele=0 left=%zu "
-		    "(session ended without QUIT, nothing deleted)",
-		    s.acct.name, s.retr, s.mbox.count);
-	mbox_close(&s.mbox);
-	auth_free(&s.acct);
-	return 0;
+	out_flush(&s->out);
+	return e;
 }

@@ -1,44 +1,70 @@
 /*
  * The session: its state, what a command handler tells the loop, and the
- * files that share them.  session.c runs the loop and the command table,
- * login.c answers the AUTHORIZATION commands, trans.c the TRANSACTION
- * ones, retr.c sends messages, reply.c writes what all of them answer.
+ * files that share them.  monitor.c splits the session into the monitor
+ * and the pre-login child, session.c runs the loop and the command table,
+ * login.c answers the AUTHORIZATION commands (in the child), trans.c the
+ * TRANSACTION ones, retr.c sends messages, reply.c writes what all of
+ * them answer.
  */
 #ifndef SESSION_H
 #define SESSION_H
 
 #include <stdint.h>
-#include <time.h>
 
 #include "auth.h"
+#include "handover.h"
 #include "io.h"
 #include "mbox.h"
 #include "params.h"
+#include "priv.h"
 
 enum { ST_AUTH = 1, ST_TRANS = 2 };
 
 /* What a handler tells the loop. */
 enum verdict { V_OK, V_BAD, V_QUIT, V_END };
 
+/* How the loop ended. */
+enum end { END_QUIT, END_EOF, END_IDLE, END_DEADLINE, END_BAD, END_GONE,
+	END_DONE };
+
+/*
+ * One session: in the pre-login child (AUTHORIZATION, ch leads to the
+ * monitor) or in the monitor after login (TRANSACTION, the account and
+ * the mailbox).
+ */
 struct session {
-	struct in		in;
-	struct out		out;
-	const struct auth_config *cfg;
 	int			state;
 	int			bad;		/* consecutive -ERR answers */
-	int			failures;	/* failed logins */
-	struct timespec		tried;		/* when this attempt began */
+	struct channel		*ch;		/* the child's, to the monitor */
+	int			handed;		/* the monitor has the session */
 	char			stamp[AUTH_STAMP_MAX];	/* APOP; "" if none */
-	char			user[USER_NAME_MAX + 1];
+	char			user[USER_NAME_MAX + 2];	/* USER's */
 	struct account		acct;
 	struct mbox		mbox;
 	char			peer[64];
 	unsigned long		retr, dele;
 	size_t			last;		/* LAST: highest number accessed */
+	/* at the end: their buffers stay untouched until used (the fork) */
+	struct in		in;
+	struct out		out;
 };
 
+/* The options main() hands the session. */
+struct options {
+	int			timeout;	/* -t */
+	int			deadline;	/* -L */
+	int			strict;		/* -S */
+	struct prelogin		prelogin;	/* -U, -R */
+};
+
+/* monitor.c */
+int		monitor_run(struct auth_config *, const struct options *,
+		    char *, size_t);
+
 /* session.c */
-int		session_run(const struct auth_config *, int);
+void		session_prepare(struct session *, int);
+void		session_greet(struct session *);
+enum end	session_loop(struct session *);
 
 /* reply.c */
 enum verdict	reply_ok(struct session *, const char *, ...)
@@ -47,6 +73,7 @@ enum verdict	reply_err(struct session *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 const char	*reply_code(const struct fault *);
 const char	*reply_arg(const char *);
+void		 reply_timeout(struct session *);
 int		 reply_number(const char *, uint64_t *);
 void		 reply_log_fault(const struct session *);
 
@@ -56,6 +83,10 @@ enum verdict	cmd_pass(struct session *, int, char **);
 enum verdict	cmd_apop(struct session *, int, char **);
 enum verdict	cmd_auth(struct session *, int, char **);
 void		login_mechanisms(struct session *, const char *, const char *);
+#ifdef POP3D_TEST_HOOKS
+enum verdict	cmd_xhandover(struct session *, int, char **);
+enum verdict	cmd_xexploit(struct session *, int, char **);
+#endif
 
 /* trans.c */
 enum verdict	cmd_quit(struct session *, int, char **);

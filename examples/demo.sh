@@ -8,8 +8,17 @@ pop3d=${POP3D:-./pop3d}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp examples/demo.mbox "$tmp/mbox"
+# As root pop3d reads the client before login as the account pop3d in
+# /var/lib/pop3d/empty; where they are not made yet, nobody in an empty
+# directory of our own stands in.
+prelogin=()
+if [ "$(id -u)" = 0 ] && ! getent passwd pop3d >/dev/null; then
+	mkdir -m 755 "$tmp/empty"
+	prelogin=(-U nobody -R "$tmp/empty")
+fi
 
-coproc POP { exec "$pop3d" -f "$tmp/mbox" -p examples/demo.passwd -e 2>"$tmp/log"; }
+coproc POP { exec "$pop3d" -f "$tmp/mbox" -p examples/demo.passwd -e \
+    "${prelogin[@]}" 2>"$tmp/log"; }
 pid=$POP_PID
 
 answer() {	# print one answer; multi-line ones end with a lone "."

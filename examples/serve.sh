@@ -50,6 +50,15 @@ else
 	cp "$here/demo.mbox" "$mbox" || exit 1
 fi
 
+# As root pop3d reads the client before login as the account pop3d in
+# /var/lib/pop3d/empty; where they are not made yet, nobody in an empty
+# directory of our own stands in.
+prelogin=
+if [ "$(id -u)" = 0 ] && ! getent passwd pop3d >/dev/null; then
+	mkdir -m 755 "$tmp/empty" || exit 1
+	prelogin="-U nobody -R $tmp/empty"
+fi
+
 launcher=${LAUNCHER:-}
 if [ -z "$launcher" ]; then
 	for launcher in systemd-socket-activate tcpserver xinetd ""; do
@@ -69,12 +78,12 @@ systemd-socket-activate)
 	echo "       launcher: systemd-socket-activate"
 	# -e: the session log on this terminal (stderr is not the socket).
 	run systemd-socket-activate --accept --inetd -l "127.0.0.1:$port" \
-	    "$pop3d" -f "$mbox" -p "$passwd" -e
+	    "$pop3d" -f "$mbox" -p "$passwd" -e $prelogin
 	;;
 tcpserver)
 	echo "       launcher: tcpserver"
 	run tcpserver -R -H -l 0 -c 16 127.0.0.1 "$port" \
-	    "$pop3d" -f "$mbox" -p "$passwd" -e
+	    "$pop3d" -f "$mbox" -p "$passwd" -e $prelogin
 	;;
 xinetd)
 	echo "       launcher: xinetd (log: syslog; stderr is the client's socket)"
@@ -84,7 +93,7 @@ xinetd)
 	    -e "s|^\\([[:space:]]*port[[:space:]]*=\\).*|\\1 $port|" \
 	    -e "s|^\\([[:space:]]*user[[:space:]]*=\\).*|\\1 $(id -un)|" \
 	    -e "s|/usr/local/sbin/pop3d|$pop3d|" \
-	    -e "s|-m /var/mail/%u|-f $mbox -p $passwd|" \
+	    -e "s|-m /var/mail/%u|-f $mbox -p $passwd $prelogin|" \
 	    "$top/xinetd.d/pop3" >"$tmp/xinetd.conf"
 	run xinetd -dontfork -pidfile "$tmp/xinetd.pid" -f "$tmp/xinetd.conf"
 	;;

@@ -6,7 +6,8 @@
 # local name lookup; -c: sessions in all (tcpserver has no per-address
 # limit: use -x with a tcprules(1) database to refuse addresses).
 # pop3d starts as root to check system accounts and drops its privileges
-# itself after authentication.
+# itself after authentication; before login it reads the client as the
+# account pop3d chrooted to /var/lib/pop3d/empty, which must exist.
 #
 # Virtual users instead of system accounts:
 #	... "$pop3d" -p /etc/pop3d/passwd -u mail -m /var/mail/vhosts/%u

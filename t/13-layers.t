@@ -18,8 +18,8 @@ import pop3lib  # noqa: E402
 # codecs and params/log serve every layer.
 LAYERS = [
     ('main', ['pop3d', 'hashpw']),
-    ('session', ['session', 'login', 'trans', 'retr', 'reply']),
-    ('io and auth', ['io', 'auth', 'priv']),
+    ('session', ['monitor', 'session', 'login', 'trans', 'retr', 'reply']),
+    ('io and auth', ['io', 'auth', 'priv', 'sandbox', 'handover']),
     ('mailbox', ['mbox', 'mbox_scan', 'mbox_uid', 'mbox_update',
                  'mbox_index']),
     ('update', ['update', 'journal']),

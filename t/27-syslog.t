@@ -13,19 +13,7 @@ setup_tmp
 mkdir "$TMP/dev"
 : >"$TMP/dev/null"
 cp "$SESSIONS/mbox/default" "$TMP/mbox"
-python3 - "$TMP/dev/log" "$TMP/got" <<'PY' &
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(0.2)
-end = time.time() + 20
-with open(sys.argv[2], 'ab', buffering=0) as out:
-    while time.time() < end:
-        try:
-            out.write(s.recv(4096) + b'\n')
-        except socket.timeout:
-            pass
-PY
+python3 "$TOP/t/syslog-listen.py" "$TMP/dev/log" "$TMP/got" &
 listener=$!
 at_exit "kill $listener"
 for i in $(seq 50); do [ -S "$TMP/dev/log" ] && break; sleep 0.1; done

@@ -4,10 +4,16 @@
 # an update that moves mail; then a login through crypt(3), whose child
 # process memcheck follows too.  Zero errors, no leak reported as
 # definitely lost, and the same answers and mailbox as without valgrind.
-# POP3D names the binary: not an ASan build, which valgrind cannot run
-# (`make check-asan` leaves this test out).
+# POP3D_TEST names the binary: the test build, whose pre-login child can
+# be left unconfined (POP3D_TEST_SANDBOX=none), as valgrind cannot run a
+# process under a seccomp filter and does not know Landlock's calls; not an
+# ASan build, which valgrind cannot run (`make check-asan` leaves this test
+# out).  Memcheck follows the pre-login child (a fork) too.
 set -u
 . "$(dirname "$0")/lib.sh"
+POP3D=${POP3D_TEST:-$TOP/pop3d-test}
+export POP3D_TEST_SANDBOX=none
+make -s -C "$TOP" pop3d-test >/dev/null 2>&1
 
 need valgrind
 need_pop3d
@@ -44,7 +50,18 @@ rc2=$?
 
 check "memcheck: exit status 0 (99 means errors)" \
     test "$rc" -eq 0 -a "$rc2" -eq 0
-check "memcheck: nothing reported" test -z "$(cat "$TMP"/vg.log.*)"
+# Valgrind 3.19 does not know pidfd_open(2) (434), with which the monitor
+# waits for the pre-login child; pop3d falls back to waitpid(2).  Its
+# warning about that is no report about pop3d.
+reports()
+{
+	cat "$TMP"/vg.log.* | grep -v -e 'unhandled [a-z0-9]*-linux syscall: 434$' \
+	    -e 'You may be able to write your own handler' \
+	    -e 'README_MISSING_SYSCALL_OR_IOCTL' \
+	    -e 'Nevertheless we consider this a bug' \
+	    -e 'valgrind.org/support/bug_reports.html'
+}
+check "memcheck: nothing reported" test -z "$(reports)"
 check "the crypt(3) children ran under memcheck too" \
     test "$(ls "$TMP"/vg.log.* | wc -l)" -ge 4
 check "a crypt(3) login under memcheck" \

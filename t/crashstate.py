@@ -127,14 +127,16 @@ def parse_call(pid, text, lineno):
     if not m:
         return None
     name, rest = m.group(1), m.group(2)
-    cut = rest.rfind(') = ')
-    if cut < 0:
-        if rest.endswith(') = ?') or rest.endswith(')'):
+    # strace pads a short call's result to a column: ")    = 0"
+    ends = list(re.finditer(r'\) +(?==)', rest))
+    cut = ends[-1] if ends else None
+    if cut is None or not rest[cut.end():].startswith('= '):
+        if rest.endswith(')') or re.search(r'\) += \?$', rest):
             # no result: the process died in the call
             return Call(pid, name, split_args(rest[:rest.rfind(')')]),
                         None, None, lineno)
         raise ModelError('line %d: cannot read %r' % (lineno, text[:200]))
-    args, ret = rest[:cut], rest[cut + 4:]
+    args, ret = rest[:cut.start()], rest[cut.end() + 2:]
     rm = re.match(r'^(-?\d+|0x[0-9a-f]+|\?)(?:<((?:\\x[0-9a-f]{2})*)>)?',
                   ret)
     if not rm or rm.group(1) == '?':

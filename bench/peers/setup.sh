@@ -67,6 +67,11 @@ getent passwd popa3d >/dev/null ||
 mkdir -p /var/lib/popa3d
 chmod 755 /var/lib/popa3d
 
+# pop3d does the same with its own account and directory (its defaults).
+getent passwd pop3d >/dev/null ||
+	useradd -r -U -M -d /nonexistent -s /usr/sbin/nologin pop3d
+install -d -m 755 /var/lib/pop3d /var/lib/pop3d/empty
+
 make_user() {
 	if ! getent passwd "$1" >/dev/null; then
 		useradd -M -d /nonexistent -s /usr/sbin/nologin -G mail "$1"
