@@ -236,7 +236,7 @@ enter_transaction(struct monitor *m, const char *pipelined, size_t n)
 		m->done = 1;
 		return;
 	}
-	if (mbox_open(&s->mbox, s->acct.mailbox, s->cfg->index_dir) == -1) {
+	if (mbox_open(&s->mbox, s->acct.mailbox, m->cfg->index_dir) == -1) {
 		reply_log_fault(s);
 		mbox_close(&s->mbox);
 		auth_free(&s->acct);
