@@ -8,19 +8,29 @@
 #include "boundary.h"
 #include "fileio.h"
 
+/*
+ * Do the n bytes (at most 3) that end at p end an empty line: "\n\n" or
+ * "\n\r\n"?  at says where p is in the file: its start is a line start.
+ */
+int
+boundary_empty_before(const char *p, size_t n, off_t at)
+{
+	if (at == 0)
+		return 1;
+	return (n >= 2 && p[-2] == '\n' && p[-1] == '\n') ||
+	    (n >= 3 && memcmp(p - 3, "\n\r\n", 3) == 0);
+}
+
 /* Do the bytes before `at` end an empty line (or is it the start)? */
 int
 boundary_after_empty_line(int fd, off_t at)
 {
 	char b[3] = { 0, 0, 0 };
-	off_t from = at >= 3 ? at - 3 : 0;
+	size_t n = at >= 3 ? 3 : (size_t)at;
 
-	if (at == 0)
-		return 1;
-	if (at < 2 || fileio_read_all(fd, b + 3 - (at - from),
-	    (size_t)(at - from), from) == -1)
+	if (at > 0 && fileio_read_all(fd, b + 3 - n, n, at - (off_t)n) == -1)
 		return 0;
-	return (b[1] == '\n' && b[2] == '\n') || memcmp(b, "\n\r\n", 3) == 0;
+	return boundary_empty_before(b + 3, n, at);
 }
 
 /*

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+int	boundary_empty_before(const char *, size_t, off_t);
 int	boundary_after_empty_line(int, off_t);
 int	boundary_message_starts(int, off_t);
 int	boundary_separator_len(int, off_t, off_t);

@@ -284,12 +284,15 @@ mbox_intact(struct mbox *m, size_t i)
 {
 	const struct msg *msg = &m->msgs[i];
 	off_t left = msg->from_len + msg->size;
-	char b[FP_WINDOW];
-	size_t n = left < (off_t)sizeof(b) ? (size_t)left : sizeof(b);
+	char b[3 + FP_WINDOW], *p = b + 3;
+	size_t n = left < FP_WINDOW ? (size_t)left : FP_WINDOW;
+	size_t before = msg->from < 3 ? (size_t)msg->from : 3;
 
-	return fileio_read_all(m->spool.fd, b, n, msg->from) == 0 &&
-	    mbox_fingerprint(b, n) == msg->fp &&
-	    boundary_after_empty_line(m->spool.fd, msg->from);
+	/* one read: the empty line before it, and the fingerprint's window */
+	if (fileio_read_all(m->spool.fd, p - before, before + n,
+	    msg->from - (off_t)before) == -1 || mbox_fingerprint(p, n) != msg->fp)
+		return 0;
+	return boundary_empty_before(p, before, msg->from);
 }
 
 /*
