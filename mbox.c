@@ -174,6 +174,8 @@ mbox_open(struct mbox *m, const char *path, const char *index_dir)
 	if (spool_lock(&m->spool, &m->fault) == -1)
 		return -1;
 	r = recover_and_scan(m);
+	if (r == 0)
+		mbox_index_settle(m);
 	spool_unlock(&m->spool);
 	return r;
 }

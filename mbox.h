@@ -102,6 +102,7 @@ int	mbox_verify_tail(struct mbox *, size_t, off_t *);
 void	mbox_index_prepare(struct mbox *, const char *);
 int	mbox_index_load(struct mbox *, const struct stat *, int);
 void	mbox_index_save(struct mbox *);
+void	mbox_index_settle(const struct mbox *);
 void	mbox_index_release(struct mbox *);
 const char *mbox_index_state(const struct mbox *);
 

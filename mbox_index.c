@@ -344,6 +344,33 @@ stale:
 }
 
 /*
+ * Before the lock goes, with the stat the index will record taken under
+ * it: wait until the clock is past that ctime.  A file system stamps a
+ * change with a clock that ticks every few milliseconds; a mail reader
+ * that takes the lock the moment we let it go and rewrites the file in
+ * place, keeping its size, within the same tick would leave inode, size
+ * and ctime as recorded, and the index would be trusted for a file it
+ * does not describe.  After the tick its change has a later ctime.
+ * (A file system of whole seconds is judged at load time instead.)
+ */
+void
+mbox_index_settle(const struct mbox *m)
+{
+	struct timespec now, nap = { 0, 1000000 };
+
+	if (m->index_fd == -1 || m->ctime.tv_nsec == 0)
+		return;
+	for (int i = 0; i < 100; i++) {
+		if (clock_gettime(CLOCK_REALTIME_COARSE, &now) == -1 ||
+		    now.tv_sec > m->ctime.tv_sec ||
+		    (now.tv_sec == m->ctime.tv_sec &&
+		    now.tv_nsec > m->ctime.tv_nsec))
+			return;
+		nanosleep(&nap, NULL);
+	}
+}
+
+/*
  * Write the index of m: the messages as they are in the file now (after
  * an update, where it moved them), and the stat of the file taken when
  * they were read or written under the lock.  To the file made ready at

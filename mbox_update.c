@@ -154,6 +154,8 @@ mbox_update(struct mbox *m)
 		r = fault_sys(&m->fault, FAULT_TEMP, "update: fstat");
 	else
 		r = cut(m, &st, tail);
+	if (r == 0)
+		mbox_index_settle(m);
 	spool_unlock(&m->spool);
 	return r;
 }
