@@ -21,8 +21,8 @@ MANDIR    = $(PREFIX)/share/man/man8
 
 # One way down: main and the session, the wire codec, the mailbox, the
 # update, the spool and file I/O; authentication beside them.
-OBJS = pop3d.o monitor.o session.o login.o trans.o retr.o reply.o io.o \
-       handover.o sandbox.o wire.o \
+OBJS = pop3d.o check.o monitor.o session.o login.o trans.o retr.o reply.o io.o \
+       handover.o sandbox.o wire.o proxy.o \
        mbox.o mbox_scan.o mbox_uid.o mbox_update.o mbox_index.o update.o \
        journal.o \
        boundary.o spool.o fileio.o fault.o hash.o \
