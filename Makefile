@@ -141,7 +141,8 @@ EXAMPLEDIR = $(PREFIX)/share/pop3d
 FIXPATH    = sed 's|/usr/local/|$(PREFIX)/|g'
 XINETD_OFF = $(FIXPATH) xinetd.d/pop3 | \
              sed 's/^\([[:space:]]*disable[[:space:]]*=\).*/\1 yes/'
-EXAMPLES   = inetd.conf busybox-inetd.conf stunnel.conf passwd.example
+EXAMPLES   = inetd.conf busybox-inetd.conf stunnel.conf stunnel-stls.conf \
+             passwd.example
 
 serve: pop3d
 	@sh examples/serve.sh
@@ -239,7 +240,7 @@ FUZZ_FLAGS   = -g -O1 -fno-omit-frame-pointer \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -DFAIL_DELAY_MS=0 -DPOP3D_ONE_PROCESS $(FUZZ_SMALL)
 FUZZ_SMALL   = -DIN_BUF_SIZE=7 -DOUT_BUF_SIZE=64 -DMBOX_BUF_SIZE=256
-FUZZ_TARGETS = session scan passwd base64 index handover
+FUZZ_TARGETS = session scan passwd base64 index handover proxy
 FUZZ_LIBSRCS = $(filter-out pop3d.c,$(SRCS))
 
 fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
@@ -267,6 +268,10 @@ fuzz/out/handover: fuzz/handover.c handover.c handover.h io.c io.h params.h
 	@mkdir -p fuzz/out
 	$(FUZZ_CC) $(DEFS) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -o $@ fuzz/handover.c \
 	    handover.c io.c
+
+fuzz/out/proxy: fuzz/proxy.c proxy.c proxy.h params.h
+	@mkdir -p fuzz/out
+	$(FUZZ_CC) $(DEFS) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -o $@ fuzz/proxy.c proxy.c
 
 fuzz/out/base64: fuzz/base64.c base64.c base64.h
 	@mkdir -p fuzz/out
