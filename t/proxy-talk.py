@@ -14,6 +14,7 @@ runs the steps in order:
     multi        read a multi-line answer (to the final dot), print it
     tls          start TLS (the certificate checked against --cafile
                  and the name localhost) and print "TLS <version>"
+    shut         end our side (shutdown SHUT_WR): the server reads EOF
     close        read until the server closes; print "CLOSED" and what
                  came before it
     sleep:S      wait S seconds
@@ -92,6 +93,8 @@ def main():
                 ctx = ssl.create_default_context(cafile=cafile)
                 c.sock = ctx.wrap_socket(c.sock, server_hostname="localhost")
                 show(("TLS " + c.sock.version()).encode())
+            elif verb == "shut":
+                c.sock.shutdown(socket.SHUT_WR)
             elif verb == "close":
                 while True:
                     chunk = c.fill()
