@@ -525,42 +525,93 @@ check_proxies(struct check *c, const struct options *o)
 	}
 }
 
+/* The summary, gathered and then printed wrapped at 72 columns. */
+struct para {
+	char	text[4096];
+	size_t	len;
+};
+
+static void
+add(struct para *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+add(struct para *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(p->text + p->len, sizeof(p->text) - p->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		p->len += (size_t)n < sizeof(p->text) - p->len ? (size_t)n :
+		    sizeof(p->text) - p->len - 1;
+}
+
+static void
+print_wrapped(const char *text)
+{
+	size_t col = 0, n;
+	const char *w = text;
+
+	while (*w != '\0') {
+		n = strcspn(w, " ");
+		if (col > 0 && col + 1 + n > 72) {
+			putchar('\n');
+			col = 0;
+		} else if (col > 0) {
+			putchar(' ');
+			col++;
+		}
+		fwrite(w, 1, n, stdout);
+		col += n;
+		w += n;
+		while (*w == ' ')
+			w++;
+	}
+	putchar('\n');
+}
+
 static void
 summary(const struct check *c, const struct auth_config *cfg,
     const struct options *o)
 {
 	const char *box = cfg->mailbox != NULL ? cfg->mailbox : cfg->template;
+	struct para p = { .len = 0 };
 
-	printf("\nA session: ");
+	add(&p, "A session: ");
 	if (o->proxies.n > 0)
-		printf("a connection from a trusted proxy starts with its "
+		add(&p, "a connection from a trusted proxy starts with its "
 		    "PROXY header, which names the client; from anyone else, "
-		    "a PROXY header ends it.  ");
+		    "a PROXY header ends it. ");
 	if (o->after_stls)
-		printf("stunnel has done the TLS handshake after STLS; pop3d "
-		    "sends no greeting and offers no STLS.  ");
+		add(&p, "stunnel has done the TLS handshake after STLS; pop3d "
+		    "sends no greeting and offers no STLS. ");
 	else
-		printf("pop3d greets the client%s.  ", o->stls != NULL ?
+		add(&p, "pop3d greets the client%s. ", o->stls != NULL ?
 		    " and offers STLS, which hands the connection to stunnel "
 		    "and a fresh pop3d -a behind TLS" : "");
-	printf("Until the login a process that %s reads every byte the "
-	    "client sends.  ", o->prelogin.switched ? "is the pre-login "
+	add(&p, "Until the login a process that %s reads every byte the "
+	    "client sends. ", o->prelogin.switched ? "is the pre-login "
 	    "account, chrooted to an empty directory," : "runs as whoever "
 	    "started pop3d");
 	if (o->tls_required)
-		printf("USER, PASS, APOP and AUTH are refused without TLS, "
-		    "except from loopback addresses.  ");
+		add(&p, "USER, PASS, APOP and AUTH are refused without TLS, "
+		    "except from loopback addresses. ");
 	if (cfg->passwd != NULL)
-		printf("Passwords are checked against %s (%d users); the "
+		add(&p, "Passwords are checked against %s (%d users); the "
 		    "session then runs as %s ", cfg->passwd, c->users,
 		    c->session_user);
 	else
-		printf("Passwords are checked against the system's accounts; "
+		add(&p, "Passwords are checked against the system's accounts; "
 		    "the session then runs as the user who logged in ");
-	printf("and serves %s%s%s.  ", box, c->spool_note[0] ? ", " : "",
+	add(&p, "and serves %s%s%s. ", box, c->spool_note[0] ? ", " : "",
 	    c->spool_note);
-	printf("Deletions are applied at QUIT only; the log goes to %s.\n",
+	add(&p, "Deletions are applied at QUIT only. The log goes to %s.",
 	    "syslog (facility mail), or standard error with -e");
+	putchar('\n');
+	print_wrapped(p.text);
 }
 
 int
