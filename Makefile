@@ -86,7 +86,7 @@ pop3d-static: $(SRCS) $(HDRS) .build-flags
 	if [ -n "$(MUSL_CC)" ] && command -v $(MUSL_CC) >/dev/null && \
 	    [ "$$($(CC) -dumpmachine | cut -d- -f1)" = \
 	      "$$($(MUSL_CC) -dumpmachine | cut -d- -f1)" ]; then \
-		$(MUSL_CC) $(DEFS) $(CPPFLAGS) -DNO_CRYPT $(WARN) \
+		$(MUSL_CC) $(DEFS) $(CPPFLAGS) -DNO_CRYPT -DPOP3D_SMALL $(WARN) \
 		    $(STATIC_SMALL) $(LDFLAGS) -o $@ $(SRCS); \
 	else \
 		$(CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) -U_FORTIFY_SOURCE \

@@ -26,6 +26,8 @@
 #include "check.h"
 #include "params.h"
 
+#ifndef POP3D_SMALL
+
 struct check {
 	int		errors;
 	int		warnings;
@@ -55,29 +57,24 @@ say(struct check *c, const char *level, const char *fmt, ...)
 	putchar('\n');
 }
 
+/* A user's (group 0) or a group's (group 1) name, or the number. */
 static const char *
-user_name(uid_t uid)
+id_name(int group, unsigned long id)
 {
-	static char buf[32];
-	struct passwd *pw = getpwuid(uid);
+	static char buf[2][32];
+	struct passwd *pw;
+	struct group *gr;
 
-	if (pw != NULL)
+	if (!group && (pw = getpwuid((uid_t)id)) != NULL)
 		return pw->pw_name;
-	snprintf(buf, sizeof(buf), "%ld", (long)uid);
-	return buf;
-}
-
-static const char *
-group_name(gid_t gid)
-{
-	static char buf[32];
-	struct group *gr = getgrgid(gid);
-
-	if (gr != NULL)
+	if (group && (gr = getgrgid((gid_t)id)) != NULL)
 		return gr->gr_name;
-	snprintf(buf, sizeof(buf), "%ld", (long)gid);
-	return buf;
+	snprintf(buf[group], sizeof(buf[group]), "%lu", id);
+	return buf[group];
 }
+
+#define user_name(uid)	id_name(0, (unsigned long)(uid))
+#define group_name(gid)	id_name(1, (unsigned long)(gid))
 
 /* ---- the password file ------------------------------------------- */
 
@@ -149,8 +146,11 @@ static void
 check_passwd(struct check *c, const char *file)
 {
 	char line[PASSWD_LINE_MAX], *user, *secret, *mailbox;
-	char (*seen)[USER_NAME_MAX + 1] = NULL;
-	int *seen_line = NULL, nseen = 0, n = 0, r;
+	struct seen {
+		char	name[USER_NAME_MAX + 1];
+		int	line;
+	} *seen = NULL, *more;
+	int nseen = 0, n = 0, r;
 	struct stat st;
 	FILE *f;
 
@@ -182,30 +182,21 @@ check_passwd(struct check *c, const char *file)
 			continue;
 		}
 		for (int i = 0; i < nseen; i++)
-			if (strcmp(seen[i], user) == 0) {
+			if (strcmp(seen[i].name, user) == 0) {
 				say(c, "warning", "%s line %d: %s again (line "
 				    "%d first): that line wins", file, n, user,
-				    seen_line[i]);
+				    seen[i].line);
 				user = NULL;
 				break;
 			}
 		if (user == NULL)
 			continue;
-		if (strlen(user) <= USER_NAME_MAX) {
-			void *p = realloc(seen, (size_t)(nseen + 1) *
-			    sizeof(*seen));
-			void *q = realloc(seen_line, (size_t)(nseen + 1) *
-			    sizeof(*seen_line));
-
-			if (p != NULL)
-				seen = p;
-			if (q != NULL)
-				seen_line = q;
-			if (p != NULL && q != NULL) {
-				snprintf(seen[nseen], sizeof(seen[nseen]), "%s",
-				    user);
-				seen_line[nseen++] = n;
-			}
+		if (strlen(user) <= USER_NAME_MAX && (more = realloc(seen,
+		    (size_t)(nseen + 1) * sizeof(*seen))) != NULL) {
+			seen = more;
+			snprintf(seen[nseen].name, sizeof(seen[nseen].name),
+			    "%s", user);
+			seen[nseen++].line = n;
 		}
 		check_entry(c, file, n, user, secret, mailbox);
 	}
@@ -213,7 +204,6 @@ check_passwd(struct check *c, const char *file)
 		say(c, "error", "%s: %s", file, strerror(errno));
 	explicit_bzero(line, sizeof(line));
 	free(seen);
-	free(seen_line);
 	fclose(f);
 	if (c->users == 0)
 		say(c, "error", "%s: no user can log in", file);
@@ -654,3 +644,18 @@ check_main(struct auth_config *cfg, struct options *o)
 	fflush(stdout);
 	return c.errors ? 1 : 0;
 }
+#else
+/*
+ * The small static build for routers (make static with musl) leaves
+ * -C out to stay under 128 KB: a full build checks the same options.
+ */
+int
+check_main(struct auth_config *cfg, struct options *o)
+{
+	(void)cfg;
+	(void)o;
+	fprintf(stderr, "pop3d -C: not in this small build; run the -C of a "
+	    "full build of pop3d with the same options\n");
+	return 1;
+}
+#endif

@@ -206,6 +206,11 @@ main(int argc, char **argv)
 			o.tls_required = 1;
 			break;
 		case 'H':
+#ifdef POP3D_SMALL
+			(void)bad;
+			return refuse(EX_USAGE, 0, "-H: not in this small build "
+			    "(make static); a full build reads PROXY headers");
+#endif
 			if (proxy_list_add(&o.proxies, optarg, &bad) == -1)
 				return refuse(EX_USAGE, 0, "-H %s: %s", optarg,
 				    bad);

@@ -209,6 +209,7 @@ proxy_looks_like(const unsigned char *buf, size_t len)
 	    (len >= sizeof(v2_sig) && memcmp(buf, v2_sig, sizeof(v2_sig)) == 0);
 }
 
+#ifndef POP3D_SMALL
 /* Field n of the v1 line (space-separated) in [*b, *e); 0 if none. */
 static int
 v1_field(const char *line, const char *end, int n, const char **b,
@@ -430,3 +431,20 @@ proxy_parse(const unsigned char *buf, size_t len, struct proxy_header *h,
 		*used = (size_t)(nl - buf) + 1;
 	return r;
 }
+#else
+/*
+ * The small static build for routers (make static with musl) reads no
+ * PROXY header (-H is refused there): it stays under 128 KB.
+ */
+int
+proxy_parse(const unsigned char *buf, size_t len, struct proxy_header *h,
+    size_t *used, const char **why)
+{
+	(void)buf;
+	(void)len;
+	memset(h, 0, sizeof(*h));
+	*used = 0;
+	*why = "not in this small build";
+	return -1;
+}
+#endif

@@ -24,7 +24,6 @@ clients_fixture
 make_cert || { ok 1 "a self-signed certificate"; done_testing; }
 export HOME=$TMP/home
 mkdir -p "$HOME"
-TESTBIN=${POP3D_TEST:-$TOP/pop3d-test}
 
 # The shipped file with the test's certificate, pop3d and arguments; in
 # the foreground, so that stunnel and the pop3d behind it log to the
@@ -175,12 +174,7 @@ ok $? "curl --ssl-reqd went through STLS every time"
 FETCHMAIL_RECEIVED='Received: from 127\.0\.0\.1 \[127\.0\.0\.1\]
 	by \S+ with POP3S? \(fetchmail-[0-9.]+\)
 	for <\S+> \(single-drop\); .*'
-cat >"$TMP/save-numbered.sh" <<'EOF'
-#!/bin/sh
-n=$(ls "$1" | wc -l)
-cat >"$1/$((n + 1))"
-EOF
-chmod +x "$TMP/save-numbered.sh"
+save_numbered_mda
 mkdir -p "$TMP/fetchmail"
 cat >"$TMP/fetchmail.rc" <<EOF
 set no bouncemail
@@ -260,16 +254,10 @@ printf 'STLS\r\nQUIT\r\n' | "$POP3D" -e -f "$MBOX" -p "$PASSWD" \
     >"$TMP/notls.out" 2>/dev/null
 sed -n 2p "$TMP/notls.out" | grep -q '^-ERR STLS is not offered here'
 ok $? "without -T: STLS gets -ERR, and CAPA has no STLS"
-if [ -x "$TESTBIN" ]; then
-	# an HO_STLS record (type T, one field: no answers) from the child
-	printf 'XHANDOVER 000454010000\r\n' | "$TESTBIN" -e -f "$MBOX" -p "$PASSWD" >"$TMP/lie.out" 2>"$TMP/lie.err"
-	grep -q '^-ERR \[SYS/TEMP\] server error, closing' "$TMP/lie.out" &&
-	    grep -q 'STLS, which is not offered; session ended' "$TMP/lie.err"
-	ok $? "a child that hands over STLS when it is not offered ends the session" ||
-	    { diag_file "$TMP/lie.out"; diag_file "$TMP/lie.err"; }
-else
-	skip "a child that hands over STLS when it is not offered" "no pop3d-test"
-fi
+# an HO_STLS record (type T, one empty field) from the child
+LYING_ARGS="-f $MBOX -p $PASSWD" lying_child lie 000454010000 \
+    'STLS, which is not offered' \
+    "a child that hands over STLS when it is not offered ends the session"
 "$POP3D" -T "$TMP/stls.conf" -a -f "$MBOX" </dev/null >/dev/null 2>"$TMP/ta.err"
 [ $? -eq 64 ]
 ok $? "-T and -a together: a usage error"

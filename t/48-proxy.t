@@ -21,7 +21,6 @@ need python3 systemd-socket-activate haproxy
 need_pop3d
 setup_tmp
 clients_fixture
-TESTBIN=${POP3D_TEST:-$TOP/pop3d-test}
 
 # ---- two hosts and the balancer ----
 
@@ -344,17 +343,10 @@ ok $? "127.0.0.9 without a header: an ordinary session, logged from 127.0.0.9" |
 
 # ---- the monitor and a lying child ----
 
-if [ -x "$TESTBIN" ]; then
-	# HO_PROXY "ok" "192.0.2.1" from a child whose peer (a pipe) is no proxy
-	printf 'XHANDOVER 0011480200026f6b00093139322e302e322e31\r\n' |
-	    "$TESTBIN" -e -f "$MBOX" -p "$PASSWD" >"$TMP/lie.out" 2>"$TMP/lie.err"
-	grep -q '^-ERR \[SYS/TEMP\] server error, closing' "$TMP/lie.out" &&
-	    grep -q 'a PROXY record it cannot send; session ended' "$TMP/lie.err"
-	ok $? "a child that hands over a PROXY address when none was due ends the session" ||
-	    { diag_file "$TMP/lie.out"; diag_file "$TMP/lie.err"; }
-else
-	skip "a lying child" "no pop3d-test"
-fi
+# HO_PROXY "ok" "192.0.2.1" from a child whose peer (a pipe) is no proxy
+LYING_ARGS="-f $MBOX -p $PASSWD" lying_child lie \
+    0011480200026f6b00093139322e302e322e31 'a PROXY record it cannot send' \
+    "a child that hands over a PROXY address when none was due ends the session"
 
 # ---- -H: what it takes ----
 

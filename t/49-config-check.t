@@ -163,21 +163,24 @@ para stls-good | grep 'offers STLS, which hands the connection to stunnel' |
 ok $? "stls-good: the paragraph tells STLS and -x"
 check_run stls-missing 1 -m "$TMP/spool/%u" -T "$TMP/none.conf"
 says stls-missing "^error +-T $TMP/none.conf: No such file" "a missing file"
-NAME=stls-accept stls_file -e '$a accept = 110'
-check_run stls-accept 1 -m "$TMP/spool/%u" -T "$TMP/stls-accept.conf"
-says stls-accept "line [0-9]+: accept: stunnel would listen" "an accept line"
-NAME=stls-noexec stls_file -e '/^exec/d'
-check_run stls-noexec 1 -m "$TMP/spool/%u" -T "$TMP/stls-noexec.conf"
-says stls-noexec "no exec line" "no exec line"
-NAME=stls-true stls_file -e "s|^exec = .*|exec = /bin/true|"
-check_run stls-true 1 -m "$TMP/spool/%u" -T "$TMP/stls-true.conf"
-says stls-true "exec /bin/true: not a pop3d" "an exec that is no pop3d"
-NAME=stls-noa stls_file -e 's/pop3d -a /pop3d /'
-check_run stls-noa 1 -m "$TMP/spool/%u" -T "$TMP/stls-noa.conf"
-says stls-noa "execArgs does not give pop3d -a" "execArgs without -a"
-NAME=stls-nokey stls_file -e "s|^key = .*|key = $TMP/nokey.pem|"
-check_run stls-nokey 1 -m "$TMP/spool/%u" -T "$TMP/stls-nokey.conf"
-says stls-nokey "line [0-9]+: key $TMP/nokey.pem: No such file" "a missing key"
+# stls_bad NAME WHAT REGEX SED-OPTION...: an edited file that -C refuses
+stls_bad()
+{
+	local name=$1 what=$2 regex=$3
+	shift 3
+	NAME=$name stls_file "$@"
+	check_run "$name" 1 -m "$TMP/spool/%u" -T "$TMP/$name.conf"
+	says "$name" "$regex" "$what"
+}
+stls_bad stls-accept "an accept line" "line [0-9]+: accept: stunnel would listen" \
+    -e '$a accept = 110'
+stls_bad stls-noexec "no exec line" "no exec line" -e '/^exec/d'
+stls_bad stls-true "an exec that is no pop3d" "exec /bin/true: not a pop3d" \
+    -e "s|^exec = .*|exec = /bin/true|"
+stls_bad stls-noa "execArgs without -a" "execArgs does not give pop3d -a" \
+    -e 's/pop3d -a /pop3d /'
+stls_bad stls-nokey "a missing key" "line [0-9]+: key $TMP/nokey.pem: No such file" \
+    -e "s|^key = .*|key = $TMP/nokey.pem|"
 check_run x-alone 0 -m "$TMP/spool/%u" -x
 says x-alone "^warning +-x without -T" "-x without STLS"
 
