@@ -425,8 +425,9 @@ exec_stunnel(struct monitor *m)
 
 /*
  * The PROXY header, as the child read it: once, and only from a proxy
- * -H trusts; the address is parsed again here.  A refused one ends the
- * session (the child has answered the client).
+ * -H trusts; the address is parsed again here.  A refused one, or one
+ * from a client (after the trusted proxy's, if any), ends the session
+ * (the child has answered the client).
  */
 static void
 proxy_record(struct monitor *m, const struct ho_record *r)
@@ -436,8 +437,8 @@ proxy_record(struct monitor *m, const struct ho_record *r)
 	struct proxy_addr a;
 	int status;
 
-	if (strcmp(verdict, HO_PROXY_UNTRUSTED) == 0 && !s->proxied &&
-	    !m->proxy_read) {
+	if (strcmp(verdict, HO_PROXY_UNTRUSTED) == 0 && r->len[1] == 0 &&
+	    (!s->proxied || m->proxy_read)) {
 		log_msg(LOG_NOTICE, "PROXY header from=%s, which -H does not "
 		    "trust; session ended", s->peer);
 	} else if (!s->proxied || m->proxy_read) {

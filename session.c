@@ -290,7 +290,16 @@ session_proxy_header(struct session *s, const char **verdict,
 		(void)out_flush(&s->out);
 		return -1;
 	}
+	/*
+	 * The client's bytes to the front: what the proxy relays is the
+	 * client's, and a header as its first line is refused as from
+	 * anyone else (header_from_untrusted).
+	 */
 	s->in.pos += used;
+	memmove(s->in.buf, s->in.buf + s->in.pos, s->in.len - s->in.pos);
+	s->in.len -= s->in.pos;
+	s->in.pos = 0;
+	s->check_header = 1;
 	if (h.local) {
 		*verdict = HO_PROXY_NONE;
 		*detail = "";
@@ -305,9 +314,10 @@ session_proxy_header(struct session *s, const char **verdict,
 }
 
 /*
- * A PROXY header as the first line of a peer that is no trusted proxy:
- * a client that would pass for another.  v2's binary signature reads as
- * an empty line, so the first bytes read are looked at too.
+ * A PROXY header as the first line of a client (a peer that is no
+ * trusted proxy, or the client a proxy relays): one that would pass for
+ * another.  v2's binary signature reads as an empty line, so the first
+ * bytes read are looked at too.
  */
 static int
 header_from_untrusted(struct session *s, int r, const char *line)

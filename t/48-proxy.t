@@ -325,6 +325,15 @@ bad silent 'no whole header in time'
 
 # ---- a header from anyone else ----
 
+# the client behind a trusted proxy sends a header of its own
+talk twice "$PORT_A" 'send:PROXY TCP4 192.0.2.12 198.51.100.1 1 110\r\n' line \
+    'send:PROXY TCP4 192.0.2.13 198.51.100.1 1 110\r\n' close
+grep -q '^-ERR PROXY protocol header refused, closing' "$TMP/twice.out" &&
+    grep -q 'PROXY header from=192\.0\.2\.12, which -H does not trust; session ended' \
+    "$TMP/host-a.log"
+ok $? "a second header, from the client behind the proxy, ends the session" ||
+    { diag_file "$TMP/twice.out"; diag_file "$TMP/host-a.log"; }
+
 talk untrusted-v1 "$PORT_A" --from 127.0.0.9 line \
     'send:PROXY TCP4 192.0.2.7 198.51.100.1 1 110\r\n' close
 talk untrusted-v2 "$PORT_A" --from 127.0.0.9 line "hex:$V2_TCP4" close
