@@ -21,8 +21,8 @@ MANDIR    = $(PREFIX)/share/man/man8
 
 # One way down: main and the session, the wire codec, the mailbox, the
 # update, the spool and file I/O; authentication beside them.
-OBJS = pop3d.o monitor.o session.o login.o trans.o retr.o reply.o io.o \
-       handover.o sandbox.o wire.o \
+OBJS = pop3d.o check.o monitor.o session.o login.o trans.o retr.o reply.o io.o \
+       handover.o sandbox.o wire.o proxy.o \
        mbox.o mbox_scan.o mbox_uid.o mbox_update.o mbox_index.o update.o \
        journal.o \
        boundary.o spool.o fileio.o fault.o hash.o \
@@ -86,7 +86,7 @@ pop3d-static: $(SRCS) $(HDRS) .build-flags
 	if [ -n "$(MUSL_CC)" ] && command -v $(MUSL_CC) >/dev/null && \
 	    [ "$$($(CC) -dumpmachine | cut -d- -f1)" = \
 	      "$$($(MUSL_CC) -dumpmachine | cut -d- -f1)" ]; then \
-		$(MUSL_CC) $(DEFS) $(CPPFLAGS) -DNO_CRYPT $(WARN) \
+		$(MUSL_CC) $(DEFS) $(CPPFLAGS) -DNO_CRYPT -DPOP3D_SMALL $(WARN) \
 		    $(STATIC_SMALL) $(LDFLAGS) -o $@ $(SRCS); \
 	else \
 		$(CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) -U_FORTIFY_SOURCE \
@@ -141,7 +141,8 @@ EXAMPLEDIR = $(PREFIX)/share/pop3d
 FIXPATH    = sed 's|/usr/local/|$(PREFIX)/|g'
 XINETD_OFF = $(FIXPATH) xinetd.d/pop3 | \
              sed 's/^\([[:space:]]*disable[[:space:]]*=\).*/\1 yes/'
-EXAMPLES   = inetd.conf busybox-inetd.conf stunnel.conf passwd.example
+EXAMPLES   = inetd.conf busybox-inetd.conf stunnel.conf stunnel-stls.conf \
+             passwd.example
 
 serve: pop3d
 	@sh examples/serve.sh
@@ -239,7 +240,7 @@ FUZZ_FLAGS   = -g -O1 -fno-omit-frame-pointer \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -DFAIL_DELAY_MS=0 -DPOP3D_ONE_PROCESS $(FUZZ_SMALL)
 FUZZ_SMALL   = -DIN_BUF_SIZE=7 -DOUT_BUF_SIZE=64 -DMBOX_BUF_SIZE=256
-FUZZ_TARGETS = session scan passwd base64 index handover
+FUZZ_TARGETS = session scan passwd base64 index handover proxy
 FUZZ_LIBSRCS = $(filter-out pop3d.c,$(SRCS))
 
 fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
@@ -267,6 +268,10 @@ fuzz/out/handover: fuzz/handover.c handover.c handover.h io.c io.h params.h
 	@mkdir -p fuzz/out
 	$(FUZZ_CC) $(DEFS) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -o $@ fuzz/handover.c \
 	    handover.c io.c
+
+fuzz/out/proxy: fuzz/proxy.c proxy.c proxy.h params.h
+	@mkdir -p fuzz/out
+	$(FUZZ_CC) $(DEFS) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -o $@ fuzz/proxy.c proxy.c
 
 fuzz/out/base64: fuzz/base64.c base64.c base64.h
 	@mkdir -p fuzz/out

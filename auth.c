@@ -249,14 +249,15 @@ is_plain(const char *secret)
 
 /*
  * One line of the password file into line (PASSWD_LINE_MAX bytes), without
- * its newline.  1: a line; 0: end of file; -1: read error.  A line that
- * does not fit, or holds a NUL byte, comes back empty so that it is
- * skipped; either way the next call starts at the next line.  (fgets(3)
- * cannot tell how much it read when a line holds a NUL: the next line
- * was taken for the rest of an overlong one and lost.)
+ * its newline.  AUTH_LINE: a line; AUTH_LINE_BAD: one that does not fit,
+ * or holds a NUL byte, which comes back empty so that it is skipped;
+ * either way the next call starts at the next line.  0: end of file; -1:
+ * read error.  (fgets(3) cannot tell how much it read when a line holds
+ * a NUL: the next line was taken for the rest of an overlong one and
+ * lost.)
  */
-static int
-read_line(FILE *f, char *line)
+int
+auth_read_line(FILE *f, char *line)
 {
 	size_t n = 0;
 	int c, bad = 0;
@@ -272,13 +273,30 @@ read_line(FILE *f, char *line)
 	if (c == EOF && n == 0 && !bad)
 		return 0;
 	line[bad ? 0 : n] = '\0';
+	return bad ? AUTH_LINE_BAD : AUTH_LINE;
+}
+
+/*
+ * A line of the password file split in place: user:secret[:mailbox], the
+ * mailbox may hold ':' (the rest of the line).  0 for a comment, a blank
+ * line or one without ':', which pop3d skips.
+ */
+int
+auth_split(char *line, char **user, char **secret, char **mailbox)
+{
+	if (line[0] == '#' || (*secret = strchr(line, ':')) == NULL)
+		return 0;
+	*(*secret)++ = '\0';
+	*user = line;
+	if ((*mailbox = strchr(*secret, ':')) != NULL)
+		*(*mailbox)++ = '\0';
 	return 1;
 }
 
 /*
- * Next user line of the password file: user:secret[:mailbox], the mailbox
- * may hold ':' (the rest of the line).  Comments, blank and overlong lines
- * are skipped.  1: a line, split; 0: end; -1: read error.
+ * Next user line of the password file, split (auth_split).  Comments,
+ * blank and overlong lines are skipped.  1: a line; 0: end; -1: read
+ * error.
  */
 int
 auth_next_entry(FILE *f, char *line, char **user, char **secret,
@@ -286,16 +304,10 @@ auth_next_entry(FILE *f, char *line, char **user, char **secret,
 {
 	int r;
 
-	while ((r = read_line(f, line)) == 1) {
-		if (line[0] == '#' || (*secret = strchr(line, ':')) == NULL)
-			continue;
-		*(*secret)++ = '\0';
-		*user = line;
-		if ((*mailbox = strchr(*secret, ':')) != NULL)
-			*(*mailbox)++ = '\0';
-		return 1;
-	}
-	return r == -1 ? -1 : 0;
+	while ((r = auth_read_line(f, line)) > 0)
+		if (auth_split(line, user, secret, mailbox))
+			return 1;
+	return r;
 }
 
 /* Find user in the password file.  1: found; 0: not; -1: error. */

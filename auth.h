@@ -62,11 +62,17 @@ struct account {
 #define AUTH_ERROR	2	/* could not tell: [SYS/TEMP] */
 #define AUTH_AUTHZID	4	/* PLAIN: acting as someone else */
 
+/* auth_read_line() */
+#define AUTH_LINE	1
+#define AUTH_LINE_BAD	2	/* too long or holds a NUL: skipped */
+
 int	auth_check(struct auth_config *, char *, size_t);
 int	auth_init(struct auth_config *, char *, size_t);
 int	auth_name_ok(const char *);
 int	auth_begin(const char *, struct account *);
 int	auth_next_entry(FILE *, char *, char **, char **, char **);
+int	auth_read_line(FILE *, char *);
+int	auth_split(char *, char **, char **, char **);
 int	auth_template_ok(const char *);
 void	auth_stamp(char *, size_t);
 int	auth_pass(const struct auth_config *, const char *, const char *,

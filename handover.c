@@ -42,6 +42,8 @@ static const struct schema {
 	{ HO_CHALLENGE,	0, { 0 } },
 	{ HO_END,	2, { K_WORD, K_USER } },
 	{ HO_FATAL,	1, { K_TEXT } },
+	{ HO_STLS,	1, { K_OUT } },
+	{ HO_PROXY,	2, { K_WORD, K_TEXT } },
 	{ HO_GO,	1, { K_STAMP } },
 	{ HO_ISSUED,	1, { K_STAMP } },
 	{ HO_FAILED,	0, { 0 } },

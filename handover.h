@@ -23,6 +23,8 @@
 #define HO_CHALLENGE	'K'	/* a CRAM-MD5 challenge, please */
 #define HO_END		'E'	/* how the dialogue ended, USER's name */
 #define HO_FATAL	'F'	/* the child could not confine itself: why */
+#define HO_STLS		'T'	/* STLS: out (the client's input is dropped) */
+#define HO_PROXY	'H'	/* the PROXY header: verdict, address or why */
 
 /* Monitor to child. */
 #define HO_GO		'G'	/* greet, with this APOP timestamp ("" none) */
@@ -38,6 +40,12 @@
 #define HO_END_DEADLINE	"deadline"
 #define HO_END_BAD	"bad"
 #define HO_END_GONE	"gone"
+
+/* HO_PROXY's verdict (its first field); the second field says more. */
+#define HO_PROXY_OK	"ok"		/* the client's address */
+#define HO_PROXY_NONE	"none"		/* a header without one: "" */
+#define HO_PROXY_BAD	"bad"		/* from a trusted proxy: why */
+#define HO_PROXY_UNTRUSTED "untrusted"	/* a header from anyone else: "" */
 
 /* handover_recv()'s why when the other end closed the channel. */
 #define HO_WHY_GONE	"the other side is gone"

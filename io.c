@@ -126,6 +126,70 @@ in_line(struct in *in, char *buf, size_t size)
 	return memchr(buf, '\0', n) != NULL ? LINE_BAD : LINE_OK;
 }
 
+/*
+ * Read more into the buffer, after the bytes not yet taken, waiting
+ * until until_ms at most (the PROXY header, read before the greeting).
+ * 1: read some; 0: input ended, the buffer is full, or the time ran out
+ * (timed_out set); -1: an error.
+ */
+int
+in_more(struct in *in, long long until_ms)
+{
+	struct pollfd p = { .fd = in->fd, .events = POLLIN };
+	long long left;
+	ssize_t n;
+	int r;
+
+	if (in->pos > 0) {
+		memmove(in->buf, in->buf + in->pos, in->len - in->pos);
+		in->len -= in->pos;
+		in->pos = 0;
+	}
+	if (in->len == sizeof(in->buf))
+		return 0;
+	for (;;) {
+		if ((left = until_ms - io_now_ms()) <= 0) {
+			in->timed_out = IN_DEADLINE;
+			return 0;
+		}
+		r = poll(&p, 1, (int)left);
+		if (r == 0 || (r == -1 && errno == EINTR))
+			continue;
+		if (r == -1)
+			return -1;
+		n = read(in->fd, in->buf + in->len, sizeof(in->buf) - in->len);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return (int)n;
+		in->len += (size_t)n;
+		return 1;
+	}
+}
+
+/*
+ * Drop what the client has sent and we have not read as commands: the
+ * buffer, and what the descriptor holds right now, up to max bytes
+ * (STLS: what was pipelined after it is never a command).
+ */
+void
+in_drop(struct in *in, size_t max)
+{
+	size_t dropped = 0;
+	ssize_t n;
+
+	in->pos = in->len = 0;
+	while (dropped < max && in_pending(in)) {
+		n = read(in->fd, in->buf, sizeof(in->buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		dropped += (size_t)n;
+	}
+	in->pos = in->len = 0;
+}
+
 /* Is more input already here?  Then answers can wait for one write. */
 int
 in_pending(struct in *in)

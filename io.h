@@ -38,6 +38,8 @@ void	in_init(struct in *, int, int);
 void	out_init(struct out *, int);
 int	in_line(struct in *, char *, size_t);
 int	in_pending(struct in *);
+int	in_more(struct in *, long long);
+void	in_drop(struct in *, size_t);
 
 void	out_put(struct out *, const void *, size_t);
 char	*out_space(struct out *, size_t, size_t *);

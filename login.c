@@ -117,10 +117,18 @@ attempt(struct session *s, int type, struct ho_field a, struct ho_field b,
 	}
 }
 
+/*
+ * -x: no credentials in the clear (Dovecot's disable_plaintext_auth).
+ * The monitor refuses such an attempt too; this is the client's answer.
+ */
+#define TLS_REQUIRED	"[AUTH] TLS required"
+
 enum verdict
 cmd_user(struct session *s, int ac, char **av)
 {
 	(void)ac;
+	if (s->plain_refused)
+		return reply_err(s, TLS_REQUIRED);
 	/* The same answer for every name: existence is not revealed. */
 	snprintf(s->user, sizeof(s->user), "%s", av[0]);
 	return reply_ok(s, "send PASS");
@@ -132,6 +140,10 @@ cmd_pass(struct session *s, int ac, char **av)
 	enum verdict v;
 
 	(void)ac;
+	if (s->plain_refused) {
+		explicit_bzero(av[0], strlen(av[0]));
+		return reply_err(s, TLS_REQUIRED);
+	}
 	if (s->user[0] == '\0')
 		return reply_err(s, "USER first");
 	v = attempt(s, HO_PASS, name(s->user), text(av[0]), text(""));
@@ -144,6 +156,8 @@ enum verdict
 cmd_apop(struct session *s, int ac, char **av)
 {
 	(void)ac;
+	if (s->plain_refused)
+		return reply_err(s, TLS_REQUIRED);
 	if (s->stamp[0] == '\0')
 		return reply_err(s, "APOP is not offered here; use USER and "
 		    "PASS or AUTH");
@@ -284,6 +298,8 @@ mech_cram(struct session *s, int ac, char **av)
 enum verdict
 cmd_auth(struct session *s, int ac, char **av)
 {
+	if (s->plain_refused)
+		return reply_err(s, TLS_REQUIRED);
 	if (ac == 0) {
 		reply_ok(s, "mechanisms follow");
 		login_mechanisms(s, NULL, "\r\n");
@@ -295,6 +311,40 @@ cmd_auth(struct session *s, int ac, char **av)
 		    offered(s, &mechs[i]))
 			return mechs[i].fn(s, ac, av);
 	return reply_err(s, "unsupported mechanism; AUTH lists them");
+}
+
+/*
+ * RFC 2595 STLS: the monitor answers, and on +OK hands the connection
+ * to stunnel, which runs a fresh pop3d behind TLS.  What the client sent
+ * after STLS, before it could have read our answer, is dropped here and
+ * never read as a command: it cannot be a TLS handshake, and a command
+ * smuggled into the clear part must not count as said under TLS.
+ */
+enum verdict
+cmd_stls(struct session *s, int ac, char **av)
+{
+	struct ho_field f;
+	struct ho_record r;
+	const char *why;
+	int sent;
+
+	(void)ac;
+	(void)av;
+	if (!s->stls)
+		return reply_err(s, s->tls ? "TLS is on already" :
+		    "STLS is not offered here");
+	in_drop(&s->in, STLS_DROP_MAX);
+	if (s->out.len > HANDOVER_OUT && out_flush(&s->out) == -1)
+		return V_END;
+	f = (struct ho_field){ s->out.buf, s->out.len };
+	sent = handover_send(s->ch, HO_STLS, 1, &f);
+	s->out.len = 0;
+	if (sent == -1 || handover_recv(s->ch, &r, 0, &why) == -1)
+		return V_END;
+	if (r.type == HO_REFUSED)
+		return V_BAD;
+	s->handed = r.type == HO_EXIT;
+	return V_END;
 }
 
 #ifdef POP3D_TEST_HOOKS

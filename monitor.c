@@ -19,9 +19,11 @@
  * memory.  Anything odd from the child ends the session with one -ERR.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -36,6 +38,7 @@
 struct monitor {
 	struct session		*s;	/* ours: answers, then TRANSACTION */
 	struct auth_config	*cfg;
+	const struct options	*o;
 	struct channel		ch;
 	pid_t			child;	/* 0: none, or reaped */
 	long long		until_ms;	/* the child's last word */
@@ -44,6 +47,8 @@ struct monitor {
 	int			failures;
 	int			done;	/* the session is over */
 	int			taken;	/* TRANSACTION is ours */
+	int			stls;	/* STLS: stunnel takes the connection */
+	int			proxy_read;	/* the PROXY header's record */
 	char			fatal[256];	/* the child could not start */
 };
 
@@ -277,6 +282,10 @@ login(struct monitor *m, const struct ho_record *r)
 	const char *how;
 	int res;
 
+	if (s->plain_refused) {
+		end_session(m, "a login in the clear, which -x refuses");
+		return;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &m->tried);
 	/* the child's answers so far go first */
 	out_put(&s->out, r->field[r->nfields - 2], r->len[r->nfields - 2]);
@@ -343,6 +352,118 @@ ended(struct monitor *m, const struct ho_record *r)
 	(void)child_gone(m, &status);
 }
 
+/*
+ * STLS: stunnel is there to take the connection, or the client hears
+ * that TLS cannot start now and the session goes on in the clear (RFC
+ * 2595 section 4).  On +OK the child goes; the connection is handed
+ * over once it is gone (monitor_run).
+ */
+static void
+stls(struct monitor *m, const struct ho_record *r)
+{
+	struct session *s = m->s;
+
+	if (!s->stls) {
+		end_session(m, "STLS, which is not offered");
+		return;
+	}
+	out_put(&s->out, r->field[0], r->len[0]);
+	if (access(STUNNEL_PATH, X_OK) == -1 || access(m->o->stls, R_OK) == -1) {
+		log_msg(LOG_ERR, "STLS from=%s: cannot run %s %s: %s", s->peer,
+		    STUNNEL_PATH, m->o->stls, strerror(errno));
+		reply_err(s, "[SYS/TEMP] TLS is not available now");
+		answer(m, HO_REFUSED);
+		return;
+	}
+	reply_ok(s, "begin TLS negotiation");
+	if (out_flush(&s->out) == -1) {
+		m->done = 1;
+		(void)release_child(m);
+		return;
+	}
+	if (release_child(m) == 0) {
+		m->stls = 1;
+		m->done = 1;
+	}
+}
+
+/*
+ * The connection goes to stunnel in inetd mode: standard input and
+ * output are the client's socket; the configuration names the pop3d
+ * (-a) it runs behind TLS.  That pop3d learns the client's address and
+ * our greeting's APOP timestamp through stunnel's environment.  Returns
+ * only when the exec failed.
+ */
+static void
+exec_stunnel(struct monitor *m)
+{
+	struct session *s = m->s;
+	int fd;
+
+	if (setenv(ENV_STLS_PEER, s->peer, 1) == -1 ||
+	    (s->stamp[0] != '\0' ? setenv(ENV_STLS_STAMP, s->stamp, 1) :
+	    unsetenv(ENV_STLS_STAMP)) == -1) {
+		log_msg(LOG_ERR, "STLS from=%s: setenv: %s", s->peer,
+		    strerror(errno));
+		return;
+	}
+	log_msg(LOG_INFO, "STLS from=%s: stunnel takes the connection",
+	    s->peer);
+	log_close();
+	/* stunnel may write to fd 2: never when it is the client */
+	if (m->o->stderr_is_client &&
+	    ((fd = open("/dev/null", O_WRONLY)) == -1 || dup2(fd, 2) == -1)) {
+		log_msg(LOG_ERR, "STLS from=%s: /dev/null: %s", s->peer,
+		    strerror(errno));
+		return;
+	}
+	(void)signal(SIGPIPE, SIG_DFL);
+	execl(STUNNEL_PATH, "stunnel", m->o->stls, (char *)NULL);
+	log_msg(LOG_ERR, "STLS from=%s: exec %s: %s", s->peer, STUNNEL_PATH,
+	    strerror(errno));
+}
+
+/*
+ * The PROXY header, as the child read it: once, and only from a proxy
+ * -H trusts; the address is parsed again here.  A refused one, or one
+ * from a client (after the trusted proxy's, if any), ends the session
+ * (the child has answered the client).
+ */
+static void
+proxy_record(struct monitor *m, const struct ho_record *r)
+{
+	struct session *s = m->s;
+	const char *verdict = r->field[0];
+	struct proxy_addr a;
+	int status;
+
+	if (strcmp(verdict, HO_PROXY_UNTRUSTED) == 0 && r->len[1] == 0 &&
+	    (!s->proxied || m->proxy_read)) {
+		log_msg(LOG_NOTICE, "PROXY header from=%s, which -H does not "
+		    "trust; session ended", s->peer);
+	} else if (!s->proxied || m->proxy_read) {
+		end_session(m, "a PROXY record it cannot send");
+		return;
+	} else if (strcmp(verdict, HO_PROXY_OK) == 0 &&
+	    proxy_addr_parse(r->field[1], &a)) {
+		session_set_peer(s, &a);
+		m->proxy_read = 1;
+		return;
+	} else if (strcmp(verdict, HO_PROXY_NONE) == 0 && r->len[1] == 0) {
+		session_set_peer(s, NULL);
+		m->proxy_read = 1;
+		return;
+	} else if (strcmp(verdict, HO_PROXY_BAD) == 0) {
+		log_msg(LOG_NOTICE, "PROXY header from=%s refused: %s; session "
+		    "ended", s->peer, r->field[1]);
+	} else {
+		end_session(m, "a PROXY record of the wrong shape");
+		return;
+	}
+	m->done = 1;
+	(void)child_gone(m, &status);
+}
+
 static void
 monitor_record(struct monitor *m, const struct ho_record *r)
 {
@@ -367,6 +488,12 @@ monitor_record(struct monitor *m, const struct ho_record *r)
 	case HO_END:
 		ended(m, r);
 		break;
+	case HO_STLS:
+		stls(m, r);
+		break;
+	case HO_PROXY:
+		proxy_record(m, r);
+		break;
 	case HO_FATAL:
 		snprintf(m->fatal, sizeof(m->fatal), "the pre-login process: "
 		    "%s", r->field[0]);
@@ -378,14 +505,36 @@ monitor_record(struct monitor *m, const struct ho_record *r)
 	}
 }
 
-/* The child greets when we say so, with the APOP timestamp if any. */
+/* An APOP timestamp as auth_stamp() makes them: <printable>. */
+static int
+stamp_ok(const char *p)
+{
+	size_t n = p != NULL ? strlen(p) : 0;
+
+	if (n < 3 || n >= AUTH_STAMP_MAX || p[0] != '<' || p[n - 1] != '>')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x21 || p[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/*
+ * The child greets when we say so, with the APOP timestamp if any.
+ * Behind stunnel after STLS there is no greeting (RFC 2595 section 4:
+ * the client goes on as in AUTHORIZATION); the timestamp is the one the
+ * client saw, passed on by the pop3d before (exec_stunnel).
+ */
 static void
 go(struct monitor *m, const struct options *o)
 {
 	struct session *s = m->s;
+	const char *env = getenv(ENV_STLS_STAMP);
 	struct ho_field f;
 
-	if (m->cfg->all_plain)
+	if (m->cfg->all_plain && o->after_stls && stamp_ok(env))
+		snprintf(s->stamp, sizeof(s->stamp), "%s", env);
+	else if (m->cfg->all_plain)
 		auth_stamp(s->stamp, sizeof(s->stamp));
 	f = (struct ho_field){ s->stamp, strlen(s->stamp) };
 	m->until_ms = io_now_ms() + o->deadline * 1000LL + CHILD_GRACE_MS;
@@ -402,11 +551,13 @@ dialogue(struct session *s, const struct options *o)
 {
 	struct ho_record r;
 	struct ho_field f[2];
+	const char *verdict, *detail;
+	int bad;
 	const char *why, *word[] = {
 		[END_QUIT] = HO_END_QUIT, [END_EOF] = HO_END_EOF,
 		[END_IDLE] = HO_END_IDLE, [END_DEADLINE] = HO_END_DEADLINE,
 		[END_BAD] = HO_END_BAD, [END_GONE] = HO_END_GONE,
-		[END_DONE] = HO_END_EOF,
+		[END_DONE] = HO_END_EOF, [END_PROXY] = HO_END_EOF,
 	};
 	enum end e;
 
@@ -414,10 +565,25 @@ dialogue(struct session *s, const struct options *o)
 		return;
 	snprintf(s->stamp, sizeof(s->stamp), "%s", r.field[0]);
 	s->in.until_ms = io_now_ms() + o->deadline * 1000LL;
-	session_greet(s);
+	if (s->proxied) {
+		bad = session_proxy_header(s, &verdict, &detail);
+		f[0] = (struct ho_field){ verdict, strlen(verdict) };
+		f[1] = (struct ho_field){ detail, strnlen(detail, 256) };
+		if (handover_send(s->ch, HO_PROXY, 2, f) == -1 || bad)
+			return;
+	}
+	if (!o->after_stls)
+		session_greet(s);
 	e = session_loop(s);
 	if (s->handed)
 		return;
+	if (e == END_PROXY) {
+		f[0] = (struct ho_field){ HO_PROXY_UNTRUSTED,
+		    strlen(HO_PROXY_UNTRUSTED) };
+		f[1] = (struct ho_field){ "", 0 };
+		(void)handover_send(s->ch, HO_PROXY, 2, f);
+		return;
+	}
 	f[0] = (struct ho_field){ word[e], strlen(word[e]) };
 	f[1] = (struct ho_field){ s->user, strnlen(s->user,
 	    USER_NAME_MAX + 1) };
@@ -548,10 +714,11 @@ monitor_run(struct auth_config *cfg, const struct options *o, char *why,
 	const char *w;
 	int status, ret = 0;
 
-	session_prepare(&s, o->timeout);
+	session_prepare(&s, o);
 	memset(&m, 0, sizeof(m));
 	m.s = &s;
 	m.cfg = cfg;
+	m.o = o;
 	m.ch.fd = -1;
 	if (sandbox_probe(o->strict, why, size) == -1 ||
 	    start_child(&m, o, why, size) == -1)
@@ -585,6 +752,8 @@ out:
 	if (m.ch.fd != -1)
 		close(m.ch.fd);
 	(void)child_gone(&m, &status);
+	if (m.stls && m.child == 0)
+		exec_stunnel(&m);
 	mbox_close(&s.mbox);
 	auth_free(&s.acct);
 	return ret;

@@ -135,6 +135,52 @@
 #define CHILD_EXIT_MS	2000
 #define CHILD_GRACE_MS	5000
 
+/* ---- STLS and the PROXY protocol ------------------------------------ */
+
+/*
+ * STLS (RFC 2595) hands the connection to stunnel in inetd mode: the
+ * monitor execs this program with the -T configuration.  An absolute
+ * path, as launchers (xinetd) may give pop3d no PATH; Debian's stunnel4
+ * package installs it here.  A build for elsewhere says -DSTUNNEL_PATH.
+ */
+#ifndef STUNNEL_PATH
+#define STUNNEL_PATH	"/usr/bin/stunnel"
+#endif
+
+/*
+ * The bytes a client sent after STLS, before it could have seen our
+ * +OK, are dropped: what is already buffered, and what the socket holds,
+ * up to this much.  A TLS client sends nothing before the +OK; a client
+ * that floods past it breaks its own handshake.
+ */
+#define STLS_DROP_MAX	(64 * 1024)
+
+/*
+ * HAProxy's proxy-protocol.txt, section 2.1: a version 1 header is at
+ * most 107 bytes with its CR LF ("PROXY TCP6" and two full IPv6
+ * addresses and ports).
+ */
+#define PROXY_V1_MAX	107
+
+/*
+ * A version 2 header: 16 bytes, the address block (216 bytes for
+ * AF_UNIX, the largest) and the TLVs HAProxy may add (unique id, ALPN,
+ * authority, SSL details: a few hundred bytes).  Longer is refused, not
+ * read: the header is read before the greeting, from anyone a trusted
+ * proxy relays.
+ */
+#define PROXY_V2_MAX	(16 + 216 + 512)
+
+/*
+ * A trusted proxy sends its header as soon as it connects (HAProxy
+ * writes it with the connection); one that has sent no whole header
+ * within this long is not a proxy speaking the protocol.
+ */
+#define PROXY_WAIT_MS	10000
+
+/* -H: addresses and networks of trusted proxies; a site has a few. */
+#define PROXY_TRUST_MAX	32
+
 /* ---- Buffers ------------------------------------------------------- */
 
 /*

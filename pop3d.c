@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "check.h"
 #include "hashpw.h"
 #include "log.h"
 #include "params.h"
@@ -33,7 +34,10 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: pop3d [-f MBOX | -m TEMPLATE] [-p PASSWDFILE [-u USER]] "
 	    "[-i DIR] [-t SECONDS]\n"
-	    "             [-L SECONDS] [-U USER] [-R DIR] [-S] [-e]\n"
+	    "             [-L SECONDS] [-U USER] [-R DIR] [-T STUNNELCONF | -a] "
+	    "[-x]\n"
+	    "             [-H PROXIES] [-S] [-e]\n"
+	    "       pop3d -C [options]\n"
 	    "       pop3d -P | -V | -h\n"
 	    "  -f MBOX        serve this mailbox to every user\n"
 	    "  -m TEMPLATE    mailbox per user, %%u = user name "
@@ -52,8 +56,23 @@ usage(FILE *f)
 	    "client\n"
 	    "                 before login (default %s)\n"
 	    "  -R DIR         its chroot, an empty directory (default %s)\n"
+	    "  -T STUNNELCONF offer STLS: on STLS, run stunnel in inetd mode "
+	    "with this\n"
+	    "                 configuration, whose exec runs pop3d -a\n"
+	    "  -a             stunnel runs us after STLS: TLS is on, no "
+	    "greeting\n"
+	    "  -x             refuse USER, PASS, APOP and AUTH without TLS, "
+	    "but from\n"
+	    "                 loopback addresses\n"
+	    "  -H PROXIES     trust PROXY protocol headers (v1, v2) from these "
+	    "addresses\n"
+	    "                 and networks: ADDR[/BITS][,...]; they must send "
+	    "one\n"
 	    "  -S             refuse to run without Landlock and seccomp\n"
 	    "  -e             log to stderr instead of syslog\n"
+	    "  -C             check the setup these options describe, say what "
+	    "a\n"
+	    "                 session would do, and exit 0 (good) or 1\n"
 	    "  -P             read a password on stdin, print its crypt(3) "
 	    "hash\n"
 	    "  -V             print the version\n"
@@ -129,13 +148,15 @@ main(int argc, char **argv)
 		.deadline = LOGIN_DEADLINE_DEFAULT,
 		.prelogin = { .user = PRELOGIN_USER, .dir = PRELOGIN_DIR },
 	};
-	int c, hash = 0;
+	int c, hash = 0, check = 0;
+	const char *bad;
 	char why[512];
 
 	stderr_is_client = client_on_stderr();
+	o.stderr_is_client = stderr_is_client;
 	/* Until -e is read, and for good when stderr is the client. */
 	log_open(0);
-	while ((c = getopt(argc, argv, ":f:m:p:u:i:t:L:U:R:SePVh")) != -1) {
+	while ((c = getopt(argc, argv, ":f:m:p:u:i:t:L:U:R:T:axH:CSePVh")) != -1) {
 		switch (c) {
 		case 'f':
 			cfg.mailbox = optarg;
@@ -175,6 +196,28 @@ main(int argc, char **argv)
 		case 'R':
 			o.prelogin.dir = optarg;
 			break;
+		case 'T':
+			o.stls = optarg;
+			break;
+		case 'a':
+			o.after_stls = 1;
+			break;
+		case 'x':
+			o.tls_required = 1;
+			break;
+		case 'H':
+#ifdef POP3D_SMALL
+			(void)bad;
+			return refuse(EX_USAGE, 0, "-H: not in this small build "
+			    "(make static); a full build reads PROXY headers");
+#endif
+			if (proxy_list_add(&o.proxies, optarg, &bad) == -1)
+				return refuse(EX_USAGE, 0, "-H %s: %s", optarg,
+				    bad);
+			break;
+		case 'C':
+			check = 1;
+			break;
 		case 'S':
 			o.strict = 1;
 			break;
@@ -203,9 +246,16 @@ main(int argc, char **argv)
 		    "%%");
 	if (hash)
 		return hashpw_main();
+	if (o.stls != NULL && o.after_stls)
+		return refuse(EX_USAGE, 1, "-T offers STLS; -a is the pop3d "
+		    "behind it, which offers none");
+	if (o.stls != NULL && o.stls[0] != '/')
+		return refuse(EX_USAGE, 0, "-T: an absolute path");
 	if (cfg.run_as != NULL && cfg.passwd == NULL)
 		return refuse(EX_USAGE, 1, "-u is for -p: a system account's "
 		    "session runs as that account");
+	if (check)
+		return check_main(&cfg, &o);
 	if (log_to_stderr)
 		log_open(1);
 	/*

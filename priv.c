@@ -80,8 +80,8 @@ priv_become_user(const char *name, uid_t uid, gid_t gid, gid_t extra,
  * as MUAs are setgid mail for the same reason.  Group 0 is never kept,
  * and nothing is kept when anyone may write there anyway.
  */
-static gid_t
-spool_group(const char *mailbox)
+gid_t
+priv_spool_group(const char *mailbox)
 {
 	const char *slash = strrchr(mailbox, '/');
 	char dir[PATH_MAX];
@@ -108,7 +108,7 @@ priv_become(const struct account *a, char *why, size_t size)
 	if (!a->system)
 		return 0;
 	return priv_become_user(a->name, a->uid, a->gid,
-	    spool_group(a->mailbox), why, size);
+	    priv_spool_group(a->mailbox), why, size);
 }
 
 /*

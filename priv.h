@@ -21,6 +21,7 @@ struct prelogin {
 int	priv_become(const struct account *, char *, size_t);
 int	priv_become_user(const char *, uid_t, gid_t, gid_t, char *, size_t);
 int	priv_prelogin_check(struct prelogin *, char *, size_t);
+gid_t	priv_spool_group(const char *);
 int	priv_prelogin_enter(const struct prelogin *, pid_t, char *, size_t);
 
 #endif

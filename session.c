@@ -34,6 +34,7 @@ static const struct cmd cmds[] = {
 	{ "PASS", ST_AUTH,	1, REST,	cmd_pass },	/* may hold spaces */
 	{ "APOP", ST_AUTH,	2, 2,		cmd_apop },
 	{ "AUTH", ST_AUTH,	0, 2,		cmd_auth },
+	{ "STLS", ST_AUTH,	0, 0,		cmd_stls },	/* RFC 2595 */
 	{ "QUIT", ANY,		0, 0,		cmd_quit },
 	{ "CAPA", ANY,		0, 0,		cmd_capa },
 	{ "STAT", ST_TRANS,	0, 0,		cmd_stat },
@@ -54,7 +55,11 @@ static const struct cmd cmds[] = {
 
 /*
  * RFC 2449 CAPA, the same list in both states: section 5 says that what
- * the AUTHORIZATION state offers (USER, SASL) MUST be announced in both.
+ * the AUTHORIZATION state offers (USER, SASL, STLS) MUST be announced in
+ * both.  STLS is listed while the connection is in the clear (RFC 2595
+ * section 4; after STLS, the pop3d behind stunnel offers none).  Under
+ * -x, a connection in the clear cannot log in: USER and SASL are not
+ * listed, as Dovecot leaves them out under disable_plaintext_auth.
  */
 static enum verdict
 cmd_capa(struct session *s, int ac, char **av)
@@ -62,8 +67,13 @@ cmd_capa(struct session *s, int ac, char **av)
 	(void)ac;
 	(void)av;
 	reply_ok(s, "capability list follows");
-	out_printf(&s->out, "TOP\r\nUIDL\r\nUSER\r\n");
-	login_mechanisms(s, "SASL", " ");
+	out_printf(&s->out, "TOP\r\nUIDL\r\n");
+	if (s->stls)
+		out_printf(&s->out, "STLS\r\n");
+	if (!s->plain_refused) {
+		out_printf(&s->out, "USER\r\n");
+		login_mechanisms(s, "SASL", " ");
+	}
 	out_printf(&s->out, "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
 	    "EXPIRE NEVER\r\nIMPLEMENTATION pop3d-%s\r\n.\r\n",
 	    POP3D_VERSION);
@@ -130,6 +140,35 @@ dispatch(struct session *s, char *line)
 	return c->fn(s, ac, av);
 }
 
+/*
+ * -x: may this session log in without TLS?  Behind stunnel after STLS
+ * (-a), from a loopback address, or when standard input is no TCP
+ * socket (a pipe, or stunnel's socket pair in exec mode: the launcher
+ * did the networking and any TLS).  A PROXY header's client counts, not
+ * the proxy: one without a client address earns no exemption.
+ */
+static void
+plain_rule(struct session *s, int local)
+{
+	s->plain_refused = s->tls_required && !s->tls && !local;
+}
+
+/*
+ * The client is a (PROXY header's), or NULL: a header that names none
+ * (the proxy's own connection; its address stays in the log).
+ */
+void
+session_set_peer(struct session *s, const struct proxy_addr *a)
+{
+	if (a == NULL) {
+		plain_rule(s, 0);
+		return;
+	}
+	s->peer_addr = *a;
+	proxy_addr_text(a, s->peer, sizeof(s->peer));
+	plain_rule(s, proxy_loopback(a));
+}
+
 static void
 peer_name(struct session *s)
 {
@@ -139,6 +178,7 @@ peer_name(struct session *s)
 	int one = 1;
 
 	snprintf(s->peer, sizeof(s->peer), "-");
+	s->peer_addr.family = AF_UNSPEC;
 	if (getpeername(0, (struct sockaddr *)&ss, &len) == 0) {
 		if (ss.ss_family == AF_INET)
 			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->
@@ -147,7 +187,7 @@ peer_name(struct session *s)
 			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->
 			    sin6_addr, s->peer, sizeof(s->peer));
 		/* the terminator never waits for a delayed ACK */
-		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+		if (proxy_addr_from(&ss, &s->peer_addr))
 			(void)setsockopt(1, IPPROTO_TCP, TCP_NODELAY, &one,
 			    sizeof(one));
 		return;
@@ -159,22 +199,40 @@ peer_name(struct session *s)
 		snprintf(s->peer, sizeof(s->peer), "%s", env);
 }
 
-/* The client's descriptors and address, before the session forks. */
+/*
+ * The client's descriptors and address, before the session forks, and
+ * what its first bytes must be: from a proxy -H trusts, a PROXY header;
+ * from anyone else, none.  Behind stunnel after STLS, the client's
+ * address is the one the pop3d before STLS knew.
+ */
 void
-session_prepare(struct session *s, int timeout)
+session_prepare(struct session *s, const struct options *o)
 {
-	struct timeval send_limit = { timeout, 0 };
+	struct timeval send_limit = { o->timeout, 0 };
+	struct proxy_addr a;
+	const char *env;
 
 	/*
 	 * Not the 68 KB of buffers: pages the monitor touches before the
 	 * fork are shared with the child, and cost a fault each afterwards.
 	 */
 	memset(s, 0, offsetof(struct session, in));
-	in_init(&s->in, 0, timeout * 1000);
+	in_init(&s->in, 0, o->timeout * 1000);
 	out_init(&s->out, 1);
 	s->state = ST_AUTH;
 	mbox_init(&s->mbox);
 	peer_name(s);
+	s->stls = o->stls != NULL && !o->after_stls;
+	s->tls = o->after_stls;
+	s->tls_required = o->tls_required;
+	s->proxied = s->peer_addr.family != AF_UNSPEC &&
+	    proxy_trusted(&o->proxies, &s->peer_addr);
+	s->check_header = !s->proxied;
+	plain_rule(s, s->peer_addr.family == AF_UNSPEC ||
+	    proxy_loopback(&s->peer_addr));
+	if (o->after_stls && (env = getenv(ENV_STLS_PEER)) != NULL &&
+	    proxy_addr_parse(env, &a))
+		session_set_peer(s, &a);
 	/*
 	 * A client that stops reading is as idle as one that stops writing:
 	 * a send blocked this long fails (EAGAIN) and ends the session, which
@@ -196,6 +254,80 @@ session_greet(struct session *s)
 		reply_ok(s, "POP3 server ready %s", s->stamp);
 	else
 		reply_ok(s, "POP3 server ready");
+}
+
+/*
+ * Before the greeting, from a trusted proxy: its PROXY header, whole,
+ * within PROXY_WAIT_MS (and the login deadline).  0: read, *verdict
+ * HO_PROXY_OK with the client's address in *detail, or HO_PROXY_NONE;
+ * the bytes after it stay for the line reader.  -1: none, or a bad one;
+ * *detail says why, and the client has its -ERR.
+ */
+int
+session_proxy_header(struct session *s, const char **verdict,
+    const char **detail)
+{
+	static char text[PROXY_ADDR_TEXT];
+	long long until = io_now_ms() + PROXY_WAIT_MS;
+	struct proxy_header h;
+	size_t used;
+	int r;
+
+	if (s->in.until_ms != 0 && s->in.until_ms < until)
+		until = s->in.until_ms;
+	while ((r = proxy_parse((unsigned char *)s->in.buf + s->in.pos,
+	    s->in.len - s->in.pos, &h, &used, detail)) == 0) {
+		if (in_more(&s->in, until) <= 0) {
+			*detail = s->in.timed_out ? "no whole header in time" :
+			    "the connection ended before a whole header";
+			r = -1;
+			break;
+		}
+	}
+	if (r == -1) {
+		*verdict = HO_PROXY_BAD;
+		reply_err(s, "PROXY protocol header refused, closing");
+		(void)out_flush(&s->out);
+		return -1;
+	}
+	/*
+	 * The client's bytes to the front: what the proxy relays is the
+	 * client's, and a header as its first line is refused as from
+	 * anyone else (header_from_untrusted).
+	 */
+	s->in.pos += used;
+	memmove(s->in.buf, s->in.buf + s->in.pos, s->in.len - s->in.pos);
+	s->in.len -= s->in.pos;
+	s->in.pos = 0;
+	s->check_header = 1;
+	if (h.local) {
+		*verdict = HO_PROXY_NONE;
+		*detail = "";
+		session_set_peer(s, NULL);
+	} else {
+		*verdict = HO_PROXY_OK;
+		proxy_addr_text(&h.src, text, sizeof(text));
+		*detail = text;
+		session_set_peer(s, &h.src);
+	}
+	return 0;
+}
+
+/*
+ * A PROXY header as the first line of a client (a peer that is no
+ * trusted proxy, or the client a proxy relays): one that would pass for
+ * another.  v2's binary signature reads as an empty line, so the first
+ * bytes read are looked at too.
+ */
+static int
+header_from_untrusted(struct session *s, int r, const char *line)
+{
+	if (!s->check_header)
+		return 0;
+	s->check_header = 0;
+	return (r == LINE_OK && proxy_looks_like((const unsigned char *)line,
+	    strlen(line))) ||
+	    proxy_looks_like((const unsigned char *)s->in.buf, s->in.len);
 }
 
 /*
@@ -223,6 +355,11 @@ session_loop(struct session *s)
 				e = s->in.timed_out == IN_IDLE ? END_IDLE :
 				    END_DEADLINE;
 			}
+			break;
+		}
+		if (header_from_untrusted(s, r, line)) {
+			reply_err(s, "PROXY protocol header refused, closing");
+			e = END_PROXY;
 			break;
 		}
 		if (r == LINE_BAD)

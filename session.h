@@ -17,6 +17,7 @@
 #include "mbox.h"
 #include "params.h"
 #include "priv.h"
+#include "proxy.h"
 
 enum { ST_AUTH = 1, ST_TRANS = 2 };
 
@@ -25,7 +26,7 @@ enum verdict { V_OK, V_BAD, V_QUIT, V_END };
 
 /* How the loop ended. */
 enum end { END_QUIT, END_EOF, END_IDLE, END_DEADLINE, END_BAD, END_GONE,
-	END_DONE };
+	END_DONE, END_PROXY };
 
 /*
  * One session: in the pre-login child (AUTHORIZATION, ch leads to the
@@ -42,6 +43,13 @@ struct session {
 	struct account		acct;
 	struct mbox		mbox;
 	char			peer[64];
+	struct proxy_addr	peer_addr;	/* AF_UNSPEC: not a TCP peer */
+	int			proxied;	/* a trusted proxy: header first */
+	int			check_header;	/* refuse a header as line 1 */
+	int			stls;		/* STLS is offered (-T) */
+	int			tls;		/* behind TLS already (-a) */
+	int			tls_required;	/* -x */
+	int			plain_refused;	/* -x, and neither TLS nor local */
 	unsigned long		retr, dele;
 	size_t			last;		/* LAST: highest number accessed */
 	/* at the end: their buffers stay untouched until used (the fork) */
@@ -55,15 +63,32 @@ struct options {
 	int			deadline;	/* -L */
 	int			strict;		/* -S */
 	struct prelogin		prelogin;	/* -U, -R */
+	const char		*stls;		/* -T: stunnel's configuration */
+	int			after_stls;	/* -a: stunnel ran us, TLS on */
+	int			tls_required;	/* -x */
+	struct proxy_list	proxies;	/* -H */
+	int			stderr_is_client;	/* never write fd 2 */
 };
+
+/*
+ * What the monitor tells the pop3d that stunnel starts after STLS (-a),
+ * through stunnel's environment: the client's address (a PROXY header's,
+ * which stunnel cannot know) and the APOP timestamp of the greeting the
+ * client saw.
+ */
+#define ENV_STLS_PEER	"POP3D_STLS_PEER"
+#define ENV_STLS_STAMP	"POP3D_STLS_STAMP"
 
 /* monitor.c */
 int		monitor_run(struct auth_config *, const struct options *,
 		    char *, size_t);
 
 /* session.c */
-void		session_prepare(struct session *, int);
+void		session_prepare(struct session *, const struct options *);
 void		session_greet(struct session *);
+int		session_proxy_header(struct session *, const char **,
+		    const char **);
+void		session_set_peer(struct session *, const struct proxy_addr *);
 enum end	session_loop(struct session *);
 
 /* reply.c */
@@ -82,6 +107,7 @@ enum verdict	cmd_user(struct session *, int, char **);
 enum verdict	cmd_pass(struct session *, int, char **);
 enum verdict	cmd_apop(struct session *, int, char **);
 enum verdict	cmd_auth(struct session *, int, char **);
+enum verdict	cmd_stls(struct session *, int, char **);
 void		login_mechanisms(struct session *, const char *, const char *);
 #ifdef POP3D_TEST_HOOKS
 enum verdict	cmd_xhandover(struct session *, int, char **);

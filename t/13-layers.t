@@ -17,7 +17,7 @@ import pop3lib  # noqa: E402
 # Top to bottom; a file may use its own layer and those below it.  The
 # codecs and params/log serve every layer.
 LAYERS = [
-    ('main', ['pop3d', 'hashpw']),
+    ('main', ['pop3d', 'check', 'hashpw']),
     ('session', ['monitor', 'session', 'login', 'trans', 'retr', 'reply']),
     ('io and auth', ['io', 'auth', 'priv', 'sandbox', 'handover']),
     ('mailbox', ['mbox', 'mbox_scan', 'mbox_uid', 'mbox_update',
@@ -25,7 +25,8 @@ LAYERS = [
     ('update', ['update', 'journal']),
     ('spool', ['spool', 'boundary']),
     ('file I/O', ['fileio', 'fault']),
-    ('everywhere', ['wire', 'hash', 'base64', 'md5', 'log', 'params']),
+    ('everywhere', ['wire', 'hash', 'base64', 'md5', 'proxy', 'log',
+                    'params']),
 ]
 RANK = {f: i for i, (_, files) in enumerate(LAYERS) for f in files}
 

@@ -36,7 +36,7 @@ check "no -e: nothing written to stderr" test ! -s "$TMP/err"
 check "-V prints the version" grep -q '^pop3d [0-9]' "$TMP/out"
 "$POP3D" -h >"$TMP/out" 2>"$TMP/err"
 check "-h prints usage on stdout, exit 0" test $? -eq 0 -a -s "$TMP/out" -a ! -s "$TMP/err"
-"$POP3D" -x >"$TMP/out" 2>"$TMP/err" </dev/null
+"$POP3D" -Z >"$TMP/out" 2>"$TMP/err" </dev/null
 check "unknown option: exit 64" test $? -eq 64
 check "unknown option: usage on stderr, nothing on stdout" grep -q usage "$TMP/err"
 "$POP3D" -f </dev/null >"$TMP/out" 2>"$TMP/err"

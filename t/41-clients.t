@@ -82,13 +82,7 @@ FETCHMAIL_RECEIVED='Received: from 127\.0\.0\.1 \[127\.0\.0\.1\]
 	for <\S+> \(single-drop\); .*'
 
 # An MDA that saves each message it is given in the next numbered file.
-cat >"$TMP/save-numbered.sh" <<'EOF'
-#!/bin/sh
-# save-numbered.sh DIR: stdin into DIR/N, N the next free number.
-n=$(ls "$1" | wc -l)
-cat >"$1/$((n + 1))"
-EOF
-chmod +x "$TMP/save-numbered.sh"
+save_numbered_mda
 
 # fetchmail_run NAME OPTIONS UIDL [PROTOCOL]: one poll with an rc file,
 # messages to the MDA; sets fetchmail_status.  PROTOCOL defaults to

@@ -9,7 +9,16 @@
 # - the installed pop3d serves a session through the installed socket unit
 #   (systemd-socket-activate with its settings) and through xinetd with
 #   the installed service file after its one edit (disable = no);
-# - dpkg --purge leaves nothing of it behind.
+# - its postinst creates the pre-login account pop3d (a system account)
+#   and the empty chroot /var/lib/pop3d/empty, root's, 0755, and can run
+#   again; the installed pop3d -C finds the setup good;
+# - dpkg --purge leaves nothing of it behind but the account (Debian
+#   keeps system accounts: files the uid owns would pass to its next
+#   holder).
+#
+# The chroot directory, when this system has it already (CI makes it
+# for the other tests), is taken away for the install, so that postinst
+# is seen making it, and put back at the end.
 
 . "$(dirname "$0")/launch-lib.sh"
 
@@ -102,6 +111,7 @@ cat >"$TMP/contents.want" <<'EOF'
 ./usr/share/pop3d/busybox-inetd.conf
 ./usr/share/pop3d/inetd.conf
 ./usr/share/pop3d/passwd.example
+./usr/share/pop3d/stunnel-stls.conf
 ./usr/share/pop3d/stunnel.conf
 ./usr/share/pop3d/tcpserver.sh
 EOF
@@ -123,6 +133,23 @@ purge()
 {
 	dpkg --purge pop3d >"$TMP/purge.log" 2>&1
 }
+# The pre-login chroot as this system had it: taken away now, put back
+# at the end (the other tests need it).
+CHROOT=/var/lib/pop3d/empty
+restore_chroot()
+{
+	install -d -m 755 -o root -g root /var/lib/pop3d "$CHROOT"
+}
+had_account=0
+getent passwd pop3d >/dev/null && had_account=1
+if [ -d "$CHROOT" ]; then
+	if [ -n "$(ls -A "$CHROOT")" ] || [ "$(stat -c %U "$CHROOT")" != root ]; then
+		ok 1 "$CHROOT is empty and root's before the test"
+		done_testing
+	fi
+	at_exit restore_chroot
+	rmdir "$CHROOT" && rmdir --ignore-fail-on-non-empty /var/lib/pop3d
+fi
 system_names >"$TMP/names.before"
 dpkg -i "$deb" >"$TMP/dpkg-i.log" 2>&1
 ok $? "dpkg -i pop3d_${version}_$arch.deb" || { diag_file "$TMP/dpkg-i.log"; done_testing; }
@@ -174,6 +201,31 @@ for user in jill:"$message_count" jack:4; do
 	    diag_file "$TMP/example.out"
 done
 
+# ---- the pre-login account and chroot ----
+
+IFS=: read -r _ _ uid gid _ home shell < <(getent passwd pop3d)
+if [ "$had_account" -eq 1 ]; then
+	diag "the account pop3d was there before dpkg -i: postinst left it"
+fi
+[ -n "$uid" ] && [ "$uid" -gt 0 ] && [ "$uid" -lt 1000 ] &&
+    [ "$(getent group "$gid" | cut -d: -f1)" = pop3d ] &&
+    [ "$home" = /nonexistent ] && [ ! -e /nonexistent ] &&
+    [ "$shell" = /usr/sbin/nologin ]
+ok $? "the account pop3d: a system uid ($uid), group pop3d, home /nonexistent, no shell" ||
+    diag "$(getent passwd pop3d)"
+[ "$(stat -c '%U:%G %a' "$CHROOT" 2>/dev/null)" = "root:root 755" ] &&
+    [ -z "$(ls -A "$CHROOT")" ]
+ok $? "postinst made $CHROOT: empty, root:root 0755" ||
+    diag "$(ls -ld "$CHROOT" 2>&1)"
+/var/lib/dpkg/info/pop3d.postinst configure "$version" >"$TMP/postinst.log" 2>&1 &&
+    [ "$(getent passwd pop3d | cut -d: -f3)" = "$uid" ]
+ok $? "postinst configure runs again: the same account" ||
+    diag_file "$TMP/postinst.log"
+/usr/sbin/pop3d -C -m /var/mail/%u >"$TMP/check.out" 2>&1
+ok $? "the installed pop3d -C: the setup is good" || diag_file "$TMP/check.out"
+grep -q "^ok .*pre-login account pop3d (uid $uid), chroot $CHROOT\$" "$TMP/check.out"
+ok $? "pop3d -C sees the account and the chroot postinst made"
+
 # ---- sessions through the installed files ----
 
 POP3D=/usr/sbin/pop3d
@@ -220,9 +272,14 @@ for dir in /usr/share/pop3d /usr/share/doc/pop3d; do
 	[ -e "$dir" ] && { diag "left: $dir"; gone=1; }
 done
 ok "$gone" "every file the package installed is gone"
+[ ! -e "$CHROOT" ] && [ ! -e /var/lib/pop3d ]
+ok $? "purge removed $CHROOT and /var/lib/pop3d"
+getent passwd pop3d >/dev/null
+ok $? "purge left the system account pop3d, as Debian does"
 system_names >"$TMP/names.after"
 diff "$TMP/names.before" "$TMP/names.after" >"$TMP/names.diff"
 ok $? "no name in /etc, /usr, /var/lib, /var/cache ... that was not there before dpkg -i" ||
     diag_file "$TMP/names.diff"
+restore_chroot
 
 done_testing

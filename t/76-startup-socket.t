@@ -83,7 +83,7 @@ case_of "a missing password file" "-f $MBOX -p /etc/nonexistent" \
 case_of "-e, which would log to the client" \
     "-e -f $MBOX -p /etc/nonexistent" \
     '/etc/nonexistent: No such file or directory'
-case_of "an unknown option" "-f $MBOX -x" 'unknown option -x'
+case_of "an unknown option" "-f $MBOX -Z" 'unknown option -Z'
 case_of "a missing pre-login directory" "-f $MBOX -R /nonexistent" \
     'the pre-login directory /nonexistent: No such file or directory .*'
 

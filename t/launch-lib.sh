@@ -400,6 +400,38 @@ run_session()
 	check_session "$name" "$TMP/$name.answers"
 }
 
+# save_numbered_mda: TMP/save-numbered.sh, an MDA (fetchmail's) that
+# saves each message it is given in DIR/N, N the next free number.
+save_numbered_mda()
+{
+	cat >"$TMP/save-numbered.sh" <<'EOF'
+#!/bin/sh
+# save-numbered.sh DIR: stdin into DIR/N, N the next free number.
+n=$(ls "$1" | wc -l)
+cat >"$1/$((n + 1))"
+EOF
+	chmod +x "$TMP/save-numbered.sh"
+}
+
+# lying_child NAME HEX LOGTEXT WHAT: pop3d-test (POP3D_TEST) whose
+# pre-login child hands the monitor the record HEX spells (XHANDOVER,
+# test builds only); the session must end with the monitor's -ERR and
+# LOGTEXT in the log.  Extra pop3d arguments in LYING_ARGS.
+lying_child()
+{
+	local name=$1 hex=$2 text=$3 what=$4 bin=${POP3D_TEST:-$TOP/pop3d-test}
+	if [ ! -x "$bin" ]; then
+		skip "$what" "no pop3d-test"
+		return
+	fi
+	# shellcheck disable=SC2086
+	printf 'XHANDOVER %s\r\n' "$hex" | "$bin" -e ${LYING_ARGS:-} \
+	    >"$TMP/$name.out" 2>"$TMP/$name.err"
+	grep -q '^-ERR \[SYS/TEMP\] server error, closing' "$TMP/$name.out" &&
+	    grep -q "$text; session ended" "$TMP/$name.err"
+	ok $? "$what" || { diag_file "$TMP/$name.out"; diag_file "$TMP/$name.err"; }
+}
+
 # ---- expected messages ----
 
 # mbox_split MBOX DIR: DIR/1, DIR/2 ... the bytes a client must save for each
