@@ -27,10 +27,31 @@ need dpkg-buildpackage dh lintian python3 systemd-socket-activate \
 need_root
 setup_tmp
 
-# GNU mailutils' pop3d is /usr/sbin/pop3d too: the package conflicts with it.
+# GNU mailutils' pop3d is /usr/sbin/pop3d too: the package conflicts with
+# it.  Where it is installed (the benchmark installs it), it steps aside
+# for the test: removed (its conffiles kept), and installed again at the
+# end from its own .deb, which must be at hand before it goes.
+restore_mailutils()
+{
+	dpkg -i "$mailutils_deb" >"$TMP/mailutils-restore.log" 2>&1
+}
 if dpkg-query -W -f='${db:Status-Status}' mailutils-pop3d 2>/dev/null |
     grep -qx installed; then
-	skip_or_fail "mailutils-pop3d is installed (/usr/sbin/pop3d): the package conflicts with it"
+	mailutils_version=$(dpkg-query -W -f='${Version}' mailutils-pop3d)
+	mailutils_deb=$(ls /var/cache/apt/archives/mailutils-pop3d_"${mailutils_version//:/%3a}"_*.deb 2>/dev/null | head -1)
+	if [ -z "$mailutils_deb" ]; then
+		(cd "$TMP" && apt-get download "mailutils-pop3d=$mailutils_version") \
+		    >"$TMP/mailutils-download.log" 2>&1
+		mailutils_deb=$(ls "$TMP"/mailutils-pop3d_*.deb 2>/dev/null | head -1)
+	fi
+	if [ -z "$mailutils_deb" ]; then
+		skip_or_fail "mailutils-pop3d $mailutils_version is installed (/usr/sbin/pop3d, which the package conflicts with) and its .deb is not at hand to put it back"
+	fi
+	cp "$mailutils_deb" "$TMP/" && mailutils_deb=$TMP/${mailutils_deb##*/}
+	dpkg -r mailutils-pop3d >"$TMP/mailutils-remove.log" 2>&1 ||
+	    bail "dpkg -r mailutils-pop3d: $(tail -1 "$TMP/mailutils-remove.log")"
+	at_exit restore_mailutils
+	diag "mailutils-pop3d $mailutils_version steps aside for the test (dpkg -r; dpkg -i at the end)"
 fi
 
 # leftovers: what of a pop3d package is on this system: the paths it
