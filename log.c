@@ -24,12 +24,15 @@
 
 static int log_stderr;
 static int log_fd = -1;
+static int log_confined;	/* no new connection: sandbox.c */
 
 static void
 log_connect(void)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
+	if (log_confined)
+		return;
 	if (log_fd == -1 &&
 	    (log_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		return;
@@ -47,6 +50,17 @@ log_close(void)
 	if (log_fd != -1)
 		close(log_fd);
 	log_fd = -1;
+}
+
+/*
+ * The session is about to be confined (sandbox.c): it may make no socket
+ * from now on.  Lines go to the connection made at startup; if the
+ * daemon restarts and drops it, the rest of the session's are lost.
+ */
+void
+log_confine(void)
+{
+	log_confined = 1;
 }
 
 /* Connect now: a session that later runs as a user may not be able to. */
@@ -122,4 +136,48 @@ log_msg(int prio, const char *fmt, ...)
 		close(log_fd);
 		log_fd = -1;
 	}
+}
+
+/*
+ * From a signal handler: text, which the caller made printable, in one
+ * line by write(2) or send(2) alone, no formatting, no new connection.
+ */
+void
+log_signal_safe(int prio, const char *text)
+{
+	char line[LOG_LINE_MAX], digits[24];
+	size_t n = 0, d = 0, len = strlen(text);
+	long pid = (long)getpid();
+
+	if (log_stderr)
+		line[n++] = 'p';	/* "pop3d[PID]: text\n" */
+	else {
+		prio = LOG_MAIL | (prio & LOG_PRIMASK);
+		line[n++] = '<';
+		do
+			digits[d++] = (char)('0' + prio % 10);
+		while ((prio /= 10) > 0);
+		while (d > 0)
+			line[n++] = digits[--d];
+		line[n++] = '>';
+		line[n++] = 'p';
+	}
+	memcpy(line + n, "op3d[", 5);
+	n += 5;
+	do
+		digits[d++] = (char)('0' + pid % 10);
+	while ((pid /= 10) > 0);
+	while (d > 0)
+		line[n++] = digits[--d];
+	memcpy(line + n, "]: ", 3);
+	n += 3;
+	if (len > sizeof(line) - n - 1)
+		len = sizeof(line) - n - 1;
+	memcpy(line + n, text, len);
+	n += len;
+	if (log_stderr) {
+		line[n++] = '\n';
+		(void)!write(2, line, n);
+	} else if (log_fd != -1)
+		(void)send(log_fd, line, n, 0);
 }

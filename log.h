@@ -11,5 +11,7 @@ void	log_open(int to_stderr);
 void	log_close(void);
 void	log_msg(int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+void	log_confine(void);
+void	log_signal_safe(int prio, const char *text);
 
 #endif

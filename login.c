@@ -356,8 +356,11 @@ cmd_stls(struct session *s, int ac, char **av)
 
 /*
  * Test builds only (make pop3d-test, never installed): XEXPLOIT WHAT does
- * what code injected by a client would try; each must fail, and under
- * seccomp the child dies of it.  A call that works says so: +OK.
+ * what code injected by a client would try, before login in the child,
+ * after it in the session; each must fail, and under seccomp the process
+ * dies of it.  A call that works says so: +OK.  WHAT may be an absolute
+ * path: open it for reading, then for writing (another user's mailbox);
+ * i386 makes a 32-bit call on x86-64, whose number is another call's.
  */
 enum verdict
 cmd_xexploit(struct session *s, int ac, char **av)
@@ -367,7 +370,10 @@ cmd_xexploit(struct session *s, int ac, char **av)
 
 	(void)ac;
 	errno = 0;
-	if (strcmp(w, "shadow") == 0)
+	if (w[0] == '/') {
+		if ((r = open(w, O_RDONLY)) == -1)
+			r = open(w, O_WRONLY);
+	} else if (strcmp(w, "shadow") == 0)
 		r = open("/etc/shadow", O_RDONLY);
 	else if (strcmp(w, "passwd") == 0)
 		r = open("/etc/passwd", O_RDONLY);
@@ -384,7 +390,12 @@ cmd_xexploit(struct session *s, int ac, char **av)
 	else if (strcmp(w, "fork") == 0) {
 		if ((r = fork()) == 0)
 			_exit(0);
-	} else
+	}
+#ifdef __x86_64__
+	else if (strcmp(w, "i386") == 0)	/* getpid, 20, is writev here */
+		__asm__ volatile ("int $0x80" : "=a" (r) : "a" (20L) : "memory");
+#endif
+	else
 		return reply_err(s, "XEXPLOIT what?");
 	if (r == -1)
 		return reply_err(s, "%s: %s", w, strerror(errno));

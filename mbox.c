@@ -180,6 +180,28 @@ mbox_open(struct mbox *m, const char *path, const char *index_dir)
 	return r;
 }
 
+/*
+ * Where the session still makes and removes names once it is confined
+ * (sandbox.c): the mailbox's directory, when it holds our session file
+ * (the dotlock, the session file), and the index's, when one is to be
+ * written (its rename).  dirs[0..1] get PATH_MAX bytes each; how many
+ * were filled.
+ */
+size_t
+mbox_name_dirs(const struct mbox *m, char dirs[][PATH_MAX])
+{
+	size_t n = 0;
+
+	if (m->spool.session_fd != -1 &&
+	    spool_dir_name(m->spool.path, dirs[n], PATH_MAX) == 0)
+		n++;
+	if (m->index_fd != -1 &&
+	    spool_dir_name(m->index_path, dirs[n], PATH_MAX) == 0 &&
+	    (n == 0 || strcmp(dirs[0], dirs[n]) != 0))
+		n++;
+	return n;
+}
+
 /* The session ends: what it learned goes to the index, the locks go. */
 void
 mbox_close(struct mbox *m)

@@ -7,6 +7,7 @@
 #ifndef MBOX_H
 #define MBOX_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -86,6 +87,7 @@ struct mbox {
 void	mbox_init(struct mbox *);
 int	mbox_open(struct mbox *, const char *, const char *);
 void	mbox_close(struct mbox *);
+size_t	mbox_name_dirs(const struct mbox *, char [][PATH_MAX]);
 void	mbox_totals(const struct mbox *, size_t *, uint64_t *);
 void	mbox_span(const struct mbox *, size_t, off_t *, off_t *);
 const char *mbox_peek(struct mbox *, off_t, size_t, size_t *);

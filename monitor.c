@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -213,6 +214,28 @@ login_failed(struct monitor *m, int r, const char *how)
 }
 
 /*
+ * The mailbox is open, the child gone: from here on the session reads
+ * and writes only what it has open (sandbox.c).  0, or -1: the session
+ * ended.
+ */
+static int
+confine(struct monitor *m)
+{
+	char dirs[2][PATH_MAX], why[256];
+	const char *names[2] = { dirs[0], dirs[1] };
+	size_t n = mbox_name_dirs(&m->s->mbox, dirs);
+
+	if (sandbox_session(names, n, why, sizeof(why)) == 0)
+		return 0;
+	log_msg(LOG_ERR, "user=%s: cannot confine the session: %s",
+	    m->s->acct.name, why);
+	reply_err(m->s, SERVER_ERROR);
+	(void)out_flush(&m->s->out);
+	m->done = 1;
+	return -1;
+}
+
+/*
  * Credentials are checked: become the user, open the mailbox and take
  * the session, starting the line reader with the pipelined bytes.
  */
@@ -260,6 +283,8 @@ enter_transaction(struct monitor *m, const char *pipelined, size_t n)
 		return;
 	}
 	if (!system && release_child(m) == -1)
+		return;
+	if (confine(m) == -1)
 		return;
 	s->state = ST_TRANS;
 	memcpy(s->in.buf, pipelined, n);

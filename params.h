@@ -109,6 +109,13 @@
 #define PRELOGIN_NOFILE	1
 
 /*
+ * RLIMIT_NOFILE of the session once it is confined: every file it needs
+ * is open by then, and the limit only stops new descriptors (it polls
+ * one, as the child does).
+ */
+#define SESSION_NOFILE	1
+
+/*
  * The largest hand-over record the monitor accepts from the child: an
  * attempt with a SASL-sized secret and authorization identity, a user
  * name, a challenge and a full input buffer of pipelined bytes.  Field

@@ -48,7 +48,7 @@ static const struct cmd cmds[] = {
 	{ "LAST", ST_TRANS,	0, 0,		cmd_last },	/* RFC 1460 */
 #ifdef POP3D_TEST_HOOKS
 	{ "XHANDOVER", ST_AUTH,	1, 1,		cmd_xhandover },
-	{ "XEXPLOIT", ST_AUTH,	1, 1,		cmd_xexploit },
+	{ "XEXPLOIT", ANY,	1, 1,		cmd_xexploit },
 #endif
 	{ NULL, 0, 0, 0, NULL }
 };

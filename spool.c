@@ -78,56 +78,39 @@ spool_init(struct spool *s, const char *path)
 	s->fd = -1;
 	s->session_fd = -1;
 	s->dir_fd = -1;
+	s->tmp_fd = -1;
+	s->tmp_errno = EACCES;	/* no session lock: no dotlock either */
+	s->dir_errno = EBADF;
 }
 
 /*
- * NFS-safe dotlock: create a uniquely named file beside the mailbox, link
- * it to MBOX.lock, and trust the link count rather than link()'s answer,
- * which NFS may lose.  *now gets the server's time, from the new file.
+ * NFS-safe dotlock: link the session's own file (dotlock_prepare()) to
+ * MBOX.lock, and trust its link count rather than link()'s answer, which
+ * NFS may lose.  The file's times are set first: the lock's age starts
+ * now, and *now gets the file server's time from it.
  * 1: locked; 0: held by someone else; -1: cannot (errno says why).
  */
 static int
-dotlock_try(const char *lock, const char *tmp, time_t *now)
+dotlock_try(struct spool *s, time_t *now)
 {
 	struct stat st;
-	char pid[HOST_NAME_MAX + 48];
-	int fd, n, e;
+	int e = 0;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd == -1 && errno == EEXIST) {
-		/* our unique name: left by a crashed process with our pid */
-		unlink(tmp);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	}
-	if (fd == -1)
+	if (futimens(s->tmp_fd, NULL) == -1 || fstat(s->tmp_fd, &st) == -1)
 		return -1;
-	n = snprintf(pid, sizeof(pid), "%ld pop3d %s\n", (long)getpid(),
-	    host_name());
-	if (n < 0 || (size_t)n >= sizeof(pid))
-		n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (write(fd, pid, (size_t)n) != n || fstat(fd, &st) == -1) {
-		n = errno;
-		close(fd);
-		unlink(tmp);
-		errno = n;
-		return -1;
-	}
 	*now = st.st_mtime;
-	e = 0;
-	if (close(fd) == -1 || (link(tmp, lock) == -1 &&
-	    (e = errno) != EEXIST && e != EIO)) {
-		n = errno;
-		unlink(tmp);
-		errno = n;
+	if (link(s->tmp_path, s->dotlock_path) == -1 &&
+	    (e = errno) != EEXIST && e != EIO)
 		return -1;
-	}
-	n = stat(tmp, &st) == 0 && st.st_nlink == 2;
-	unlink(tmp);
-	if (n == 0 && e == EIO && lstat(lock, &st) == -1 && errno == ENOENT) {
+	if (fstat(s->tmp_fd, &st) == -1)
+		return -1;
+	if (st.st_nlink == 2)
+		return 1;
+	if (e == EIO && lstat(s->dotlock_path, &st) == -1 && errno == ENOENT) {
 		errno = EIO;	/* not busy: link(2) itself fails */
 		return -1;
 	}
-	return n;
+	return 0;
 }
 
 /*
@@ -154,31 +137,18 @@ break_lock(struct spool *s, const struct stat *st, const char *why)
 }
 
 /*
- * Is the dotlock one that a pop3d session left when it was killed?  Ours
- * say "PID pop3d HOST"; one from this host whose process is gone, found
- * while we hold the session lock (no live session can then hold the
- * dotlock), is taken at once.  Without this, a session killed during an
- * update would keep mail out for DOTLOCK_STALE_S.  A lock from another
- * host waits for its age: its process cannot be looked at from here.
+ * Does the file hold what a pop3d dotlock on this host holds, "PID pop3d
+ * HOST"?  The PID, or 0.
  */
-static int
-left_by_dead_session(struct spool *s)
+static long
+pop3d_lock_pid(int fd)
 {
 	char b[HOST_NAME_MAX + 48], *p;
 	size_t hl = strlen(host_name());
 	ssize_t n;
 	long pid;
-	int fd;
 
-	if (s->session_fd == -1)
-		return 0;
-	fd = open(s->dotlock_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC);
-	if (fd == -1)
-		return 0;
-	n = read(fd, b, sizeof(b) - 1);
-	close(fd);
-	if (n <= 0)
+	if ((n = read(fd, b, sizeof(b) - 1)) <= 0)
 		return 0;
 	b[n] = '\0';
 	pid = strtol(b, &p, 10);
@@ -186,7 +156,36 @@ left_by_dead_session(struct spool *s)
 	    strncmp(p + 7, host_name(), hl) != 0 ||
 	    strcmp(p + 7 + hl, "\n") != 0)
 		return 0;
-	return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+	return pid;
+}
+
+/*
+ * Is the dotlock one that a pop3d session left when it was killed?  Ours
+ * say "PID pop3d HOST"; one from this host whose process is gone, found
+ * while we hold the session lock (no live session can then hold the
+ * dotlock), is taken at once.  Without this, a session killed during an
+ * update would keep mail out for DOTLOCK_STALE_S.  A lock from another
+ * host waits for its age: its process cannot be looked at from here.
+ *
+ * It is looked for while the mailbox is opened, the first time the lock
+ * is wanted, and not later: no pop3d session can leave one while we hold
+ * the session lock, and by then the session may open no file (sandbox.c).
+ */
+static int
+left_by_dead_session(struct spool *s)
+{
+	long pid;
+	int fd;
+
+	if (s->session_fd == -1 || s->looked)
+		return 0;
+	fd = open(s->dotlock_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return 0;
+	pid = pop3d_lock_pid(fd);
+	close(fd);
+	return pid > 0 && kill((pid_t)pid, 0) == -1 && errno == ESRCH;
 }
 
 /* A busy dotlock: may it be broken? */
@@ -210,29 +209,79 @@ break_stale(struct spool *s, time_t now)
 	return 0;
 }
 
+/*
+ * The file the dotlock is made from, MBOX.lock.HOST.pop3d, created once
+ * the session lock is held and kept until the session ends: each lock
+ * links it to MBOX.lock, each unlock removes that name, and its times
+ * renew the lock.  A confined session (sandbox.c) may still make and
+ * remove names in the spool directory, but not create a file or write
+ * one it has not opened.  The name is unique while we hold the session
+ * lock (one session a mailbox, one name a host); one that a killed
+ * session left is replaced.  Anything else of that name is left alone,
+ * and the mailbox is then locked with fcntl only (spool_lock() says so).
+ */
+static void
+dotlock_prepare(struct spool *s)
+{
+	size_t len = strlen(s->path) + strlen(host_name()) + 13;
+	char text[HOST_NAME_MAX + 48];
+	struct stat st;
+	long pid = 0;
+	int fd, n;
+
+	s->tmp_errno = errno = ENOMEM;
+	if ((s->tmp_path = malloc(len)) == NULL)
+		return;
+	snprintf(s->tmp_path, len, "%s.lock.%s.pop3d", s->path, host_name());
+	fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd == -1 && errno == EEXIST) {
+		if ((fd = open(s->tmp_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC)) != -1) {
+			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+			    st.st_uid == geteuid())
+				pid = pop3d_lock_pid(fd);
+			close(fd);
+		}
+		if (pid > 0 && unlink(s->tmp_path) == 0)
+			fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_EXCL |
+			    O_CLOEXEC, 0644);
+		else {
+			fd = -1;
+			errno = EEXIST;
+		}
+	}
+	if (fd == -1) {
+		s->tmp_errno = errno;
+		return;
+	}
+	n = snprintf(text, sizeof(text), "%ld pop3d %s\n", (long)getpid(),
+	    host_name());
+	if (n < 0 || (size_t)n >= sizeof(text))
+		n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	errno = EIO;		/* a short write sets none */
+	if (write(fd, text, (size_t)n) != n) {
+		s->tmp_errno = errno;
+		close(fd);
+		(void)unlink(s->tmp_path);
+		return;
+	}
+	s->tmp_fd = fd;
+}
+
 /* One attempt at the dotlock, breaking a stale one: as dotlock_try(). */
 static int
 dotlock(struct spool *s)
 {
-	size_t len = strlen(s->path);
-	char *tmp;
 	time_t now = 0;
 	int r;
 
-	if (s->dotlock_path == NULL) {
-		if ((s->dotlock_path = malloc(len + 6)) == NULL)
-			return -1;
-		snprintf(s->dotlock_path, len + 6, "%s.lock", s->path);
-	}
-	len = len + strlen(host_name()) + 64;
-	if ((tmp = malloc(len)) == NULL)
+	if (s->tmp_fd == -1) {
+		errno = s->tmp_errno;
 		return -1;
-	snprintf(tmp, len, "%s.lock.%s.%ld.%ld", s->path, host_name(),
-	    (long)getpid(), (long)time(NULL));
-	r = dotlock_try(s->dotlock_path, tmp, &now);
+	}
+	r = dotlock_try(s, &now);
 	if (r == 0 && break_stale(s, now))
-		r = dotlock_try(s->dotlock_path, tmp, &now);
-	free(tmp);
+		r = dotlock_try(s, &now);
 	return r;
 }
 
@@ -242,8 +291,8 @@ dotlock(struct spool *s)
  * wait: its holder may be waiting for the fcntl lock (procmail takes them
  * the other way round).  Lock timeouts are FAULT_TEMP: worth retrying.
  */
-int
-spool_lock(struct spool *s, struct fault *f)
+static int
+take_locks(struct spool *s, struct fault *f)
 {
 	static int warned;
 	struct timespec start;
@@ -295,6 +344,15 @@ spool_lock(struct spool *s, struct fault *f)
 	return 0;
 }
 
+int
+spool_lock(struct spool *s, struct fault *f)
+{
+	int r = take_locks(s, f);
+
+	s->looked = 1;
+	return r;
+}
+
 /*
  * Without taking the locks (a poll the index serves whole): a dotlock
  * that a killed pop3d session left still goes, or delivery would wait on
@@ -304,18 +362,13 @@ spool_lock(struct spool *s, struct fault *f)
 void
 spool_clear_stale(struct spool *s)
 {
-	size_t len = strlen(s->path) + 6;
 	struct stat st;
 
-	if (s->dotlock_path == NULL) {
-		if ((s->dotlock_path = malloc(len)) == NULL)
-			return;
-		snprintf(s->dotlock_path, len, "%s.lock", s->path);
-	}
-	if (lstat(s->dotlock_path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    left_by_dead_session(s))
+	if (s->dotlock_path != NULL && lstat(s->dotlock_path, &st) == 0 &&
+	    S_ISREG(st.st_mode) && left_by_dead_session(s))
 		(void)break_lock(s, &st, "lock left by a pop3d session that "
 		    "was killed");
+	s->looked = 1;
 }
 
 /* During a long scan or update: keep our dotlock from looking stale. */
@@ -327,16 +380,31 @@ spool_touch(struct spool *s)
 	if (!s->dotlocked || (now = time(NULL)) - s->dotlock_touched <
 	    DOTLOCK_TOUCH_S)
 		return;
-	if (utimensat(AT_FDCWD, s->dotlock_path, NULL, 0) == -1)
+	if (futimens(s->tmp_fd, NULL) == -1)
 		log_msg(LOG_WARNING, "%s: cannot renew the lock: %s",
 		    s->dotlock_path, strerror(errno));
 	s->dotlock_touched = now;
 }
 
+/*
+ * Is MBOX.lock still ours?  A lock broken as stale and taken by another
+ * process is theirs to remove.
+ */
+static int
+lock_is_ours(const struct spool *s)
+{
+	struct stat lock, own;
+
+	return lstat(s->dotlock_path, &lock) == 0 &&
+	    fstat(s->tmp_fd, &own) == 0 && lock.st_ino == own.st_ino &&
+	    lock.st_dev == own.st_dev;
+}
+
 void
 spool_unlock(struct spool *s)
 {
-	if (s->dotlocked && unlink(s->dotlock_path) == -1 && errno != ENOENT)
+	if (s->dotlocked && lock_is_ours(s) && unlink(s->dotlock_path) == -1 &&
+	    errno != ENOENT)
 		log_msg(LOG_ERR, "%s: cannot remove the lock (%s); it is "
 		    "taken as stale after %d seconds", s->dotlock_path,
 		    strerror(errno), DOTLOCK_STALE_S);
@@ -345,24 +413,34 @@ spool_unlock(struct spool *s)
 		fcntl_lock(s->fd, F_UNLCK);
 }
 
+/* The directory a file is in, as its path names it: 0, or -1 (ENAMETOOLONG). */
+int
+spool_dir_name(const char *path, char *dir, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	int n;
+
+	if (slash == NULL)
+		n = snprintf(dir, size, ".");
+	else
+		n = snprintf(dir, size, "%.*s", slash == path ? 1 :
+		    (int)(slash - path), path);
+	if (n < 0 || (size_t)n >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 /* The directory the mailbox is in, opened for fsync(2); -1 with errno. */
 static int
 open_dir(const struct spool *s)
 {
-	const char *slash = strrchr(s->path, '/');
-	char *dir;
-	int fd;
+	char dir[PATH_MAX];
 
-	if (slash == NULL)
-		dir = strdup(".");
-	else
-		dir = strndup(s->path, slash == s->path ? 1 :
-		    (size_t)(slash - s->path));
-	if (dir == NULL)
+	if (spool_dir_name(s->path, dir, sizeof(dir)) == -1)
 		return -1;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(dir);
-	return fd;
+	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 /*
@@ -406,9 +484,11 @@ spool_session_lock(struct spool *s, struct fault *f)
 	struct stat a, b, box;
 	int e;
 
-	if ((s->session_path = malloc(len)) == NULL)
+	if ((s->session_path = malloc(len)) == NULL ||
+	    (s->dotlock_path = malloc(len)) == NULL)
 		return fault_sys(f, FAULT_TEMP, "malloc");
 	snprintf(s->session_path, len, "%s.pop3d", s->path);
+	snprintf(s->dotlock_path, len, "%s.lock", s->path);
 	for (int tries = 0; tries < SESSION_LOCK_TRIES; tries++) {
 		s->session_fd = open(s->session_path, O_RDWR | O_CREAT |
 		    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
@@ -451,7 +531,9 @@ spool_session_lock(struct spool *s, struct fault *f)
 		    s->session_path, (long)a.st_uid);
 	}
 	/* now, while every path may still be opened: an update syncs it */
-	s->dir_fd = open_dir(s);
+	if ((s->dir_fd = open_dir(s)) == -1)
+		s->dir_errno = errno;
+	dotlock_prepare(s);
 	return 0;
 }
 
@@ -464,6 +546,11 @@ spool_release(struct spool *s)
 {
 	struct stat st;
 
+	if (s->tmp_fd != -1) {
+		close(s->tmp_fd);
+		(void)unlink(s->tmp_path);
+		s->tmp_fd = -1;
+	}
 	if (s->session_fd != -1) {
 		if (fstat(s->session_fd, &st) == 0 && st.st_size == 0)
 			unlink(s->session_path);
@@ -475,18 +562,23 @@ spool_release(struct spool *s)
 	s->dir_fd = -1;
 	free(s->session_path);
 	free(s->dotlock_path);
+	free(s->tmp_path);
 	s->session_path = NULL;
 	s->dotlock_path = NULL;
+	s->tmp_path = NULL;
 }
 
 /*
  * The spool directory to disk: a file's new name (the journal's) survives
  * a power cut only once its directory is synced.  0, or -1 with errno.
+ * It was opened with the session lock: a confined session opens nothing.
  */
 int
 spool_sync_dir(struct spool *s)
 {
-	if (s->dir_fd == -1 && (s->dir_fd = open_dir(s)) == -1)
+	if (s->dir_fd == -1) {
+		errno = s->dir_errno;
 		return -1;
+	}
 	return fsync(s->dir_fd);
 }

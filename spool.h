@@ -16,9 +16,14 @@ struct spool {
 	int		fd;		/* the mailbox, opened by the caller */
 	int		session_fd;	/* PATH.pop3d, locked; -1: none */
 	int		dir_fd;		/* its directory, to sync; -1: none */
+	int		dir_errno;	/* why not */
 	char		*session_path;
 	char		*dotlock_path;
+	char		*tmp_path;	/* linked to dotlock_path to lock */
+	int		tmp_fd;		/* tmp_path, ours; -1: no dotlock */
+	int		tmp_errno;	/* why not */
 	int		dotlocked;
+	int		looked;		/* for a killed session's dotlock */
 	time_t		dotlock_touched;	/* renewed while held */
 };
 
@@ -30,5 +35,6 @@ void	spool_clear_stale(struct spool *);
 void	spool_unlock(struct spool *);
 void	spool_release(struct spool *);
 int	spool_sync_dir(struct spool *);
+int	spool_dir_name(const char *, char *, size_t);
 
 #endif

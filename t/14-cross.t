@@ -3,16 +3,21 @@
 ARMv7 (armhf) and AArch64 with Debian's cross compilers (cross/build.sh),
 run under qemu-user through the scripted sessions (t/20), the UID test
 (t/21) and the octet model (t/22), each with POP3D naming the emulated
-build; and pop3d -P makes a yescrypt hash there (libxcrypt is built in).
+build; pop3d -P makes a yescrypt hash there (libxcrypt is built in); and
+where qemu-user offers no seccomp, pop3d says so once and runs without,
+or with -S does not start, while qemu -strace shows that the session
+makes no system call its filter would forbid on that CPU.
 The nine runs go four at a time."""
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pop3lib import CROSS, TOP, Tap, cross_pop3d, need  # noqa: E402
+from pop3lib import (CROSS, PASSWD, TOP, Tap, cross_pop3d,  # noqa: E402
+                     need, tmpdir, write)
 
 ARCHS = ["mips", "armhf", "arm64"]
 TESTS = ["20-sessions.t", "21-uidl.t", "22-octets.t"]
@@ -41,10 +46,22 @@ def header(text, key):
     return None
 
 
+# t/20's sessions run under qemu -strace, whose record of each process's
+# system calls shows what the session makes on that CPU (qemu-user cannot
+# apply the seccomp filter itself).
+traces = tmpdir("cross-strace")
+traced = {}
+for arch in ARCHS:
+    traced[arch] = os.path.join(traces, "pop3d-" + arch)
+    write(traced[arch], '#!/bin/sh\nexec %s -strace -D %s/%s.$$ %s "$@"\n' %
+          (CROSS[arch][1], traces, arch, built[arch][0]), 0o755)
+
+
 def run_test(arch, name):
     """t/NAME with POP3D running the ARCH build under qemu: (exit status,
     TAP output)."""
-    env = dict(os.environ, POP3D=built[arch][1])
+    env = dict(os.environ, POP3D=traced[arch] if name == "20-sessions.t"
+               else built[arch][1])
     env.pop("POP3D_FASTFAIL", None)
     r = subprocess.run([os.path.join(TOP, "t", name)], env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -88,6 +105,25 @@ for arch in ARCHS:
     tap.ok(r.returncode == 0 and r.stdout.startswith(b"$y$"),
            "%s: pop3d -P under %s prints a yescrypt hash" %
            (arch, CROSS[arch][1]), r.stdout + r.stderr)
+    # qemu-user refuses seccomp filters (they would bind qemu itself):
+    # pop3d says so once and runs without, or with -S does not start.
+    box = os.path.join(TOP, "t", "sessions", "mbox", "default")
+    r = subprocess.run([built[arch][1], "-e", "-f", box, "-p", PASSWD],
+                       input=b"QUIT\r\n", stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    err = r.stderr.decode(errors="replace")
+    tap.ok(r.returncode == 0 and r.stdout.startswith(b"+OK") and
+           err.count("the kernel offers no ") == 1 and
+           "seccomp: the pre-login process and the session run without"
+           in err, "%s: under %s, no seccomp: logged once, the session "
+           "runs" % (arch, CROSS[arch][1]), (r.stdout, err))
+    r = subprocess.run([built[arch][1], "-e", "-S", "-f", box, "-p",
+                        PASSWD], input=b"QUIT\r\n", stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    err = r.stderr.decode(errors="replace")
+    tap.ok(r.returncode == 1 and r.stdout == b"" and
+           "and -S says not to run without" in err,
+           "%s: ... and with -S pop3d does not start" % arch, (r.stdout, err))
 
 # t/20 mostly waits out the one-second delays of refused logins: the
 # three of them start first, side by side, the rest fill in.
@@ -101,5 +137,62 @@ for arch, name in sorted(jobs, key=lambda j: (ARCHS.index(j[0]), j[1])):
                          if not l.startswith("ok "))
     tap.ok(passed, "%s: t/%s under %s, %d checks" %
            (arch, name, CROSS[arch][1], planned), failures[-3000:])
+
+
+def allowed_calls():
+    """Every name on sandbox.c's lists (the pre-login child's and the
+    session's: the session may make both)."""
+    with open(os.path.join(TOP, "sandbox.c")) as f:
+        src = f.read()
+    names = set()
+    for name in ("prelogin_calls[] = {", "session_calls[] = {"):
+        part = src[src.index(name):]
+        names |= set(re.findall(r"SYS_(\w+)", part[:part.index("};")]))
+    return names
+
+
+def confined_calls(arch):
+    """The calls each session made once confined in t/20 (after its last
+    setrlimit, sandbox.c's RLIMIT_NOFILE, the step before the seccomp
+    filter): {name: count}, and how many sessions.  A session is the
+    process that read the mailbox (pread64), which no pre-login child
+    does; by then it is alone, so its lines are not mixed with a child's
+    in qemu's log."""
+    calls, confined = {}, 0
+    call = re.compile(r"^(\d+) (?:Unknown syscall (\d+)|([a-z_0-9]+)\()")
+    for f in os.listdir(traces):
+        if not f.startswith(arch + "."):
+            continue
+        after, readers = {}, set()
+        with open(os.path.join(traces, f), errors="replace") as t:
+            for line in t:
+                m = call.match(line)
+                if not m:
+                    continue
+                pid, name = m.group(1), m.group(3) or "#" + m.group(2)
+                if name == "pread64":
+                    readers.add(pid)
+                if name == "prlimit64" and not re.match(
+                        r"\d+ prlimit64\(\d+,\d+,0,", line):
+                    after[pid] = []	# a limit set, not one read
+                elif pid in after:
+                    after[pid].append(name)
+        for pid in readers & set(after):
+            confined += 1
+            for name in after[pid]:
+                calls[name] = calls.get(name, 0) + 1
+    return calls, confined
+
+
+allowed = allowed_calls()
+for arch in ARCHS:
+    calls, confined = confined_calls(arch)
+    tap.ok(confined > 50 and set(calls) <= allowed and
+           {"pread64", "fdatasync", "unlink", "unlinkat"} & set(calls),
+           "%s: the %d confined sessions of t/20 under qemu -strace make "
+           "only calls on sandbox.c's lists (%d kinds, updates among them)"
+           % (arch, confined, len(calls)),
+           "not on the lists: %s\nall: %s" % (sorted(set(calls) - allowed),
+                                               sorted(calls)))
 
 tap.done()

@@ -234,20 +234,16 @@ tap.ok(a is not None and a.startswith(b'+OK') and
        '%r\n%s' % (a, logged()))
 
 # 7. A young dotlock left by a pop3d on this host that was killed ("PID
-#    pop3d HOST", PID gone): no live session can hold it while we hold
-#    the session lock: removed.
+#    pop3d HOST", PID gone) before this session began: no live session
+#    can hold it while we hold the session lock: removed at login (no
+#    pop3d can leave one later, while the session holds the mailbox).
 fresh(sc.box.data())
 gone = subprocess.Popen(['true'])
 gone.wait()
-
-
-def dead_session_lock(s):
-    ms.write_file(mbox + '.lock', b'%d pop3d %s\n' % (
-        gone.pid, os.uname().nodename.encode()))
-
-
+ms.write_file(mbox + '.lock', b'%d pop3d %s\n' % (
+    gone.pid, os.uname().nodename.encode()))
 t0 = time.time()
-a = session_until_quit([1], dead_session_lock)
+a = session_until_quit([1])
 tap.ok(a is not None and a.startswith(b'+OK') and time.time() - t0 < 3 and
        'was killed' in logged() and ms.read_file(mbox) == sc.expected(),
        'a dotlock left by a killed pop3d session is removed at once',
@@ -262,6 +258,43 @@ made = [ln for ln in t.splitlines() if ' link(' in ln and 'mbox.lock"' in ln]
 tap.ok(len(made) == 2 and all('mbox.lock.' in ln for ln in made),
        'the dotlock is taken by link(2) from a unique name, for the scan '
        'and for the update only', '\n'.join(made))
+# That file is created once, with the session lock, before anything is
+# read from the client after login: a confined session creates no file.
+tmp_name = 'mbox.lock.%s.pop3d' % os.uname().nodename
+created = [ln for ln in t.splitlines() if 'open' in ln and 'O_CREAT' in ln
+           and 'mbox.lock.' in ln]
+tap.ok(len(created) == 1 and tmp_name in created[0],
+       'the file linked to mbox.lock is created once a session (%s)'
+       % tmp_name, '\n'.join(created))
+tap.ok(sorted(n for n in os.listdir(d) if n.startswith('mbox.lock')) == [],
+       '... and removed when the session ends')
+
+# 8b. One that a killed session left (it says "PID pop3d HOST") is
+#     replaced; a file of that name that is not one (a user named so, and
+#     this his mailbox) is left alone, and the mailbox is locked with fcntl
+#     alone.
+fresh(sc.box.data())
+ms.write_file(os.path.join(d, tmp_name), b'%d pop3d %s\n' % (
+    gone.pid, os.uname().nodename.encode()))
+a = session_until_quit([1])
+tap.ok(a is not None and a.startswith(b'+OK') and
+       ms.read_file(mbox) == sc.expected() and
+       not os.path.exists(os.path.join(d, tmp_name)) and
+       'fcntl only' not in logged(),
+       'a %s a killed session left: replaced, the dotlock taken, gone at '
+       'the end' % tmp_name, '%r\n%s' % (a, logged()))
+fresh(sc.box.data())
+ms.write_file(os.path.join(d, tmp_name), b'From x\n\nsomeone else\n')
+a = session_until_quit([1])
+tap.ok(a is not None and a.startswith(b'+OK') and
+       ms.read_file(mbox) == sc.expected() and
+       ms.read_file(os.path.join(d, tmp_name)) ==
+       b'From x\n\nsomeone else\n' and
+       'cannot create the dotlock (File exists); locking the mailbox with '
+       'fcntl only' in logged(),
+       'a %s that is not a pop3d lock file: untouched, fcntl only, logged'
+       % tmp_name, '%r\n%s' % (a, logged()))
+os.unlink(os.path.join(d, tmp_name))
 
 # 9. A journal file that belongs to another user is not used.
 name = 'a journal file owned by another user: -ERR [SYS/TEMP], mailbox ' \

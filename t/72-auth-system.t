@@ -7,18 +7,16 @@
 import grp
 import os
 import pwd
-import random
-import string
 import subprocess
 import sys
-import time
 import urllib.parse
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pop3lib import (AUTH_FAIL, FASTFAIL, Launcher, Session,  # noqa: E402
-                     Tap, build, mbox, need, need_root, plain_response,
-                     proc_ids, tmpdir, write)
+from pop3lib import (AUTH_FAIL, FASTFAIL, Accounts, Launcher,  # noqa: E402
+                     Session, Tap, build, mail_spool, mbox, need,
+                     need_root, plain_response, proc_ids, tmpdir,
+                     user_mailbox, write)
 
 tap = Tap()
 need_root(tap)
@@ -26,43 +24,8 @@ need(tap, "useradd", "userdel", "chpasswd", "chage", "usermod", "passwd",
      "curl", "systemd-socket-activate")
 build(tap)
 
-tag = "p3t" + "".join(random.choice(string.ascii_lowercase + string.digits)
-                      for _ in range(6))
-created = []
-
-
-def sh(*argv, stdin=None):
-    """Run an account tool; /etc/passwd may be locked by another useradd."""
-    for _ in range(50):
-        r = subprocess.run(argv, input=stdin, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=60)
-        if r.returncode == 0:
-            return
-        if b"lock" not in r.stdout:
-            break
-        time.sleep(0.2)
-    tap.bail("%s: %s" % (" ".join(argv), r.stdout.decode(errors="replace")))
-
-
-def remove_accounts():
-    for name in created:
-        subprocess.run(["userdel", "-f", name], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=60)
-
-
-import atexit  # noqa: E402
-atexit.register(remove_accounts)
-
-
-def account(suffix, password=None, extra=()):
-    name = tag + suffix
-    created.append(name)
-    sh("useradd", "-M", "-N", "-g", "users", "-d", "/nonexistent",
-       "-s", "/usr/sbin/nologin", *extra, name)
-    if password is not None:
-        sh("chpasswd", stdin=("%s:%s\n" % (name, password)).encode())
-    return name
-
+accounts = Accounts(tap)
+tag, sh, account = accounts.tag, accounts.sh, accounts.add
 
 good_pw = "Sys tem pass"
 user = account("u", good_pw)
@@ -77,14 +40,10 @@ pw = pwd.getpwnam(user)
 mail = grp.getgrnam("mail").gr_gid
 
 tmp = tmpdir("auth-system", 0o755)
-spool = os.path.join(tmp, "spool")
-os.mkdir(spool)
-os.chown(spool, 0, mail)
-os.chmod(spool, 0o2775)			# Debian's /var/mail
+spool = mail_spool(tmp)			# Debian's /var/mail
 template = os.path.join(spool, "%u")
 box = os.path.join(spool, user)
-write(box, mbox(3), 0o660)
-os.chown(box, pw.pw_uid, mail)
+user_mailbox(box, pw, mbox(3))
 
 
 def become_user():
@@ -189,10 +148,7 @@ s.finish()
 
 # --- a mailbox only root could open -----------------------------------------
 
-spool3 = os.path.join(tmp, "spool3")
-os.mkdir(spool3)
-os.chown(spool3, 0, mail)
-os.chmod(spool3, 0o2775)
+spool3 = mail_spool(tmp, "spool3")
 write(os.path.join(spool3, user), mbox(1), 0o600)	# root's, not the user's
 s = Session(["-m", os.path.join(spool3, "%u")], binary=FASTFAIL)
 s.cmd("USER " + user)
@@ -207,13 +163,9 @@ tap.ok("Permission denied" in err, "the log says why", err)
 
 # --- a spool directory that is not group-writable ---------------------------
 
-spool2 = os.path.join(tmp, "spool2")
-os.mkdir(spool2)
-os.chown(spool2, 0, mail)
-os.chmod(spool2, 0o755)
+spool2 = mail_spool(tmp, "spool2", 0o755)
 box2 = os.path.join(spool2, user)
-write(box2, mbox(1), 0o660)
-os.chown(box2, pw.pw_uid, mail)
+user_mailbox(box2, pw, mbox(1))
 s = Session(["-m", os.path.join(spool2, "%u")], binary=FASTFAIL)
 s.cmd("USER " + user)
 r = s.cmd("PASS " + good_pw)
@@ -228,8 +180,7 @@ tap.ok("cannot create" in err, "... and the log says the locks there "
 
 # --- a real client through a launcher, as root ------------------------------
 
-write(box, mbox(2), 0o660)
-os.chown(box, pw.pw_uid, mail)
+user_mailbox(box, pw, mbox(2))
 launcher = Launcher(["-m", template], binary=FASTFAIL, logdir=tmp)
 try:
     url = "pop3://127.0.0.1:%d/" % launcher.port

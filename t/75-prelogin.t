@@ -15,7 +15,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pop3lib import (POP3D, TOP, Session, Tap, build, mbox,  # noqa: E402
-                     need, need_root, proc_ids, tmpdir, write)
+                     need, need_root, proc_ids, proc_limits, proc_status,
+                     tmpdir, write)
 
 PRELOGIN_USER = "pop3d"
 PRELOGIN_DIR = "/var/lib/pop3d/empty"
@@ -61,23 +62,6 @@ NOBODY = ("setpriv", "--reuid=%d" % nobody.pw_uid,
           "--regid=%d" % nobody.pw_gid, "--clear-groups")
 
 
-def status(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.strip()
-    return out
-
-
-def limits(pid):
-    out = {}
-    with open("/proc/%d/limits" % pid) as f:
-        for line in f.readlines()[1:]:
-            out[line[:26].strip()] = line[26:].split()[:2]
-    return out
-
-
 def rchar(pid):
     with open("/proc/%d/io" % pid) as f:
         for line in f:
@@ -103,7 +87,7 @@ def check_child(name, s, uid, gid, root):
     if not tap.ok(kid is not None, "%s: the session has a pre-login child"
                   % name):
         return None
-    st = status(kid)
+    st = proc_status(kid)
     uids, gids, groups = proc_ids(kid)
     tap.eq((uids, gids, groups), ([uid] * 4, [gid] * 4, []),
            "%s: the child is uid %d gid %d, no groups" % (name, uid, gid))
@@ -111,7 +95,7 @@ def check_child(name, s, uid, gid, root):
            "%s: the child's root directory is %s" % (name, root))
     tap.eq((st.get("NoNewPrivs"), st.get("Seccomp")), ("1", "2"),
            "%s: NoNewPrivs 1, Seccomp 2 (filter)" % name)
-    lim = limits(kid)
+    lim = proc_limits(kid)
     tap.eq((lim.get("Max open files"), lim.get("Max processes"),
             lim.get("Max core file size")),
            (["1", "1"], ["0", "0"], ["0", "0"]),

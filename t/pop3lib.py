@@ -15,6 +15,7 @@ Every wait is bounded; only processes started here are ever killed.
 """
 import atexit
 import base64
+import grp
 import hashlib
 import hmac
 import os
@@ -22,6 +23,7 @@ import random
 import select
 import shutil
 import signal
+import string
 import subprocess
 import sys
 import tempfile
@@ -198,6 +200,22 @@ def write(path, data, mode=0o600):
 def read(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+def mail_spool(parent, name="spool", mode=0o2775):
+    """A spool directory like Debian's /var/mail: root:mail 2775."""
+    d = os.path.join(parent, name)
+    os.mkdir(d)
+    os.chown(d, 0, grp.getgrnam("mail").gr_gid)
+    os.chmod(d, mode)
+    return d
+
+
+def user_mailbox(path, pw, data, mode=0o660):
+    """A mailbox as Debian's delivery agents leave it: the user's, group
+    mail, 0660."""
+    write(path, data, mode)
+    os.chown(path, pw.pw_uid, grp.getgrnam("mail").gr_gid)
 
 
 def mbox(n):
@@ -470,6 +488,25 @@ def talk(args, commands, binary=POP3D, pre=(), timeout=60):
 
 # --------------------------------------------------- processes, launcher
 
+def proc_status(pid):
+    """/proc/PID/status as a dict of its fields."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+def proc_limits(pid):
+    """/proc/PID/limits: {name: [soft, hard]}."""
+    out = {}
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f.readlines()[1:]:
+            out[line[:26].strip()] = line[26:].split()[:2]
+    return out
+
+
 def proc_ids(pid):
     """(uids, gids, groups) of a process, as /proc reports them."""
     uids = gids = groups = None
@@ -483,6 +520,48 @@ def proc_ids(pid):
             elif key == "Groups":
                 groups = sorted(int(x) for x in val.split())
     return uids, gids, groups
+
+
+class Accounts:
+    """
+    System accounts a test creates (useradd -M, chpasswd), named with a
+    random tag, and removes when it ends.  add() returns the name; sh()
+    runs an account tool, retrying while another useradd holds the lock
+    on /etc/passwd.
+    """
+
+    def __init__(self, tap):
+        self.tap = tap
+        self.tag = "p3t" + "".join(random.choice(
+            string.ascii_lowercase + string.digits) for _ in range(6))
+        self.created = []
+        atexit.register(self.remove)
+
+    def sh(self, *argv, stdin=None):
+        for _ in range(50):
+            r = subprocess.run(argv, input=stdin, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=60)
+            if r.returncode == 0:
+                return
+            if b"lock" not in r.stdout:
+                break
+            time.sleep(0.2)
+        self.tap.bail("%s: %s" % (" ".join(argv),
+                                  r.stdout.decode(errors="replace")))
+
+    def add(self, suffix, password=None, extra=()):
+        name = self.tag + suffix
+        self.created.append(name)
+        self.sh("useradd", "-M", "-N", "-g", "users", "-d", "/nonexistent",
+                "-s", "/usr/sbin/nologin", *extra, name)
+        if password is not None:
+            self.sh("chpasswd", stdin=("%s:%s\n" % (name, password)).encode())
+        return name
+
+    def remove(self):
+        for name in self.created:
+            subprocess.run(["userdel", "-f", name], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=60)
 
 
 class Launcher:

@@ -3,6 +3,8 @@
  * process writes only its first TORN_KEEP bytes (default: half) and then
  * the process is killed, as SIGKILL can stop a write to a regular file
  * between pages.  strace can kill before or after a call, not inside one.
+ * In a session, whose seccomp filter refuses kill(2), the refusal ends the
+ * process at the same point (sandbox.c's SIGSYS handler), as a kill would.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
