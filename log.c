@@ -138,6 +138,19 @@ log_msg(int prio, const char *fmt, ...)
 	}
 }
 
+/* s, at most max bytes of it, at dst; how many (no NUL is written). */
+static size_t
+put(char *dst, const char *s, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && s[n] != '\0') {
+		dst[n] = s[n];
+		n++;
+	}
+	return n;
+}
+
 /*
  * From a signal handler: text, which the caller made printable, in one
  * line by write(2) or send(2) alone, no formatting, no new connection.
@@ -146,7 +159,7 @@ void
 log_signal_safe(int prio, const char *text)
 {
 	char line[LOG_LINE_MAX], digits[24];
-	size_t n = 0, d = 0, len = strlen(text);
+	size_t n = 0, d = 0;
 	long pid = (long)getpid();
 
 	if (log_stderr)
@@ -162,19 +175,14 @@ log_signal_safe(int prio, const char *text)
 		line[n++] = '>';
 		line[n++] = 'p';
 	}
-	memcpy(line + n, "op3d[", 5);
-	n += 5;
+	n += put(line + n, "op3d[", 5);
 	do
 		digits[d++] = (char)('0' + pid % 10);
 	while ((pid /= 10) > 0);
 	while (d > 0)
 		line[n++] = digits[--d];
-	memcpy(line + n, "]: ", 3);
-	n += 3;
-	if (len > sizeof(line) - n - 1)
-		len = sizeof(line) - n - 1;
-	memcpy(line + n, text, len);
-	n += len;
+	n += put(line + n, "]: ", 3);
+	n += put(line + n, text, sizeof(line) - n - 1);
 	if (log_stderr) {
 		line[n++] = '\n';
 		(void)!write(2, line, n);

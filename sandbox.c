@@ -24,7 +24,8 @@
  * The structures and constants are the kernel's ABI, spelled out here so
  * that a libc without kernel headers (musl for routers) builds them too.
  */
-#define _GNU_SOURCE		/* O_PATH: a directory's rule needs no read */
+/* O_PATH: a directory's rule needs no read permission on it */
+#define _GNU_SOURCE /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
