@@ -504,6 +504,7 @@ static const long session_calls[] = {
 	SYS_uname, SYS_sysinfo,
 };
 
+#ifndef SESSION_UNCONFINED
 /* The digits of v in base 10 or 16 at p; how many. */
 static size_t
 digits(char *p, unsigned int v, unsigned int base)
@@ -548,6 +549,7 @@ sigsys(int sig, siginfo_t *si, void *ctx)
 	(void)!write(1, err, sizeof(err) - 1);
 	_exit(128 + SIGSYS);
 }
+#endif
 
 /*
  * The session, once its mailbox is open: no new privileges; with
