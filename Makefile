@@ -250,7 +250,7 @@ fuzz-build: $(FUZZ_TARGETS:%=fuzz/out/%)
 fuzz-run-%: fuzz/out/%
 	@sh fuzz/run.sh $* $(FUZZ_SECONDS)
 
-fuzz/out/session: fuzz/session.c fuzz/main.h $(SRCS) $(HDRS)
+fuzz/out/session: fuzz/session.c fuzz/main.h fuzz/scratch.h $(SRCS) $(HDRS)
 	@mkdir -p fuzz/out
 	$(FUZZ_CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) $(FUZZ_FLAGS) $(WARN) \
 	    -Dmain=pop3d_main \
@@ -259,7 +259,7 @@ fuzz/out/session: fuzz/session.c fuzz/main.h $(SRCS) $(HDRS)
 	    -o $@ fuzz/session.c \
 	    fuzz/out/pop3d-main.o $(FUZZ_LIBSRCS) $(LDLIBS)
 
-fuzz/out/scan fuzz/out/passwd fuzz/out/index: fuzz/out/%: fuzz/%.c $(SRCS) $(HDRS)
+fuzz/out/scan fuzz/out/passwd fuzz/out/index: fuzz/out/%: fuzz/%.c fuzz/scratch.h $(SRCS) $(HDRS)
 	@mkdir -p fuzz/out
 	$(FUZZ_CC) $(DEFS) $(CPPFLAGS) $(CRYPT_DEFS) $(FUZZ_FLAGS) $(WARN) -o $@ $< \
 	    $(FUZZ_LIBSRCS) $(LDLIBS)

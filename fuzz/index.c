@@ -14,7 +14,6 @@
 /* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl*) */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 #include "../log.h"
 #include "../mbox.h"
 #include "../retr.h"
+#include "scratch.h"
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -35,7 +35,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 #define HEAD	96	/* the header's size and offsets, as mbox_index.c */
 #define RULES	((uint32_t)MBOX_UID_RULE << 16 | FP_WINDOW)
 
-static char dir[256], path[300], index_path[320], new_path[330];
+static char path[300], index_path[320], new_path[330];
 static int out_fd = -1;
 
 static const char mailbox[] =
@@ -50,38 +50,15 @@ static const char mailbox[] =
     "From d@example.org Mon Jan  1 00:00:03 2024\n"
     "Subject: last\n\nno newline";
 
-static int
-remove_entry(const char *p, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)type;
-	(void)f;
-	(void)remove(p);
-	return 0;
-}
-
-static void
-remove_dir(void)
-{
-	(void)nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *tmp = getenv("TMPDIR");
 	FILE *f;
 
 	(void)argc;
 	(void)argv;
 	log_open(1);
-	snprintf(dir, sizeof(dir), "%s/fuzz-index.XXXXXX", tmp ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	atexit(remove_dir);
-	snprintf(path, sizeof(path), "%s/mbox", dir);
+	snprintf(path, sizeof(path), "%s/mbox", scratch_dir("index"));
 	snprintf(index_path, sizeof(index_path), "%s.pop3d-index", path);
 	snprintf(new_path, sizeof(new_path), "%s.new", index_path);
 	if ((f = fopen(path, "we")) == NULL ||

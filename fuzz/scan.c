@@ -21,7 +21,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,11 +33,12 @@
 #include "../log.h"
 #include "../mbox.h"
 #include "../retr.h"
+#include "scratch.h"
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static char dir[256], path[300], index_path[320];
+static char path[300], index_path[320];
 static int out_fd = -1;
 
 static void
@@ -49,38 +49,14 @@ die(const char *what, size_t i)
 	abort();
 }
 
-static int
-remove_entry(const char *p, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)type;
-	(void)f;
-	(void)remove(p);
-	return 0;
-}
-
-/* The scratch directory goes when the fuzzer exits (not after a crash). */
-static void
-remove_dir(void)
-{
-	(void)nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *tmp = getenv("TMPDIR");
 
 	(void)argc;
 	(void)argv;
 	log_open(1);		/* the rare log line goes to the fuzzer's log */
-	snprintf(dir, sizeof(dir), "%s/fuzz-scan.XXXXXX", tmp ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	atexit(remove_dir);
-	snprintf(path, sizeof(path), "%s/mbox", dir);
+	snprintf(path, sizeof(path), "%s/mbox", scratch_dir("scan"));
 	snprintf(index_path, sizeof(index_path), "%s.pop3d-index", path);
 	if ((out_fd = memfd_create("fuzz-scan-out", MFD_CLOEXEC)) == -1) {
 		perror("memfd_create");

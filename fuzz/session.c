@@ -29,7 +29,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sanitizer/common_interface_defs.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +38,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "scratch.h"
 
 int	pop3d_main(int, char **);
 int	LLVMFuzzerInitialize(int *, char ***);
@@ -91,7 +92,7 @@ static const char *const fixture[] = {
 };
 #define NFIXTURE	(sizeof(fixture) / sizeof(fixture[0]))
 
-static char dir[256], mbox[300], passwd[300], lockfile[310], dotlock[310];
+static char mbox[300], passwd[300], lockfile[310], dotlock[310];
 static char template[300];
 static int in_fd = -1, out_fd = -1, saved_in = -1, saved_out = -1;
 static int saved_err = -1, null_fd = -1;
@@ -134,38 +135,17 @@ write_mailbox(void)
 		fatal(mbox);
 }
 
-static int
-remove_entry(const char *p, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)type;
-	(void)f;
-	(void)remove(p);
-	return 0;
-}
-
-/* The scratch directory goes when the fuzzer exits (not after a crash). */
-static void
-remove_dir(void)
-{
-	(void)nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *tmp = getenv("TMPDIR");
 	char path[320];
+	const char *dir;
 	int pair[2], small = 1;
 	FILE *f;
 
 	(void)argc;
 	(void)argv;
-	snprintf(dir, sizeof(dir), "%s/fuzz-session.XXXXXX",
-	    tmp ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		fatal("mkdtemp");
-	atexit(remove_dir);
+	dir = scratch_dir("session");
 	snprintf(mbox, sizeof(mbox), "%s/jack", dir);
 	snprintf(template, sizeof(template), "%s/%%u", dir);
 	snprintf(passwd, sizeof(passwd), "%s/passwd", dir);
