@@ -43,46 +43,52 @@ io_now_ms(void)
 }
 
 /*
- * Wait for input until the line's deadline (*line_until, set on the first
- * wait for this line) or the state's, whichever comes first, then read
- * what is there.  Timing out says which deadline passed.
+ * Wait for input until until_ms, then read what is there after the bytes
+ * held.  1: read some; 0: input ended, or the time ran out (timed_out
+ * set to which); -1: an error.
  */
 static int
-in_fill(struct in *in, long long *line_until)
+read_until(struct in *in, long long until_ms, int which)
 {
 	struct pollfd p = { .fd = in->fd, .events = POLLIN };
-	long long now, until;
+	long long left;
 	ssize_t n;
 	int r;
 
 	for (;;) {
-		now = io_now_ms();
-		if (*line_until == 0)
-			*line_until = now + in->timeout_ms;
-		until = *line_until;
-		if (in->until_ms != 0 && in->until_ms < until)
-			until = in->until_ms;
-		if (until <= now) {
-			in->timed_out = until == *line_until ? IN_IDLE :
-			    IN_DEADLINE;
+		if ((left = until_ms - io_now_ms()) <= 0) {
+			in->timed_out = which;
 			return 0;
 		}
-		r = poll(&p, 1, (int)(until - now));
-		if (r == 0)
+		r = poll(&p, 1, (int)left);
+		if (r == 0 || (r == -1 && errno == EINTR))
 			continue;	/* the deadline is taken above */
-		if (r == -1 && errno == EINTR)
-			continue;
 		if (r == -1)
 			return -1;
-		n = read(in->fd, in->buf, sizeof(in->buf));
+		n = read(in->fd, in->buf + in->len, sizeof(in->buf) - in->len);
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			return (int)n;
-		in->pos = 0;
-		in->len = (size_t)n;
+		in->len += (size_t)n;
 		return 1;
 	}
+}
+
+/*
+ * The buffer is used up: refill it, waiting until the line's deadline
+ * (*line_until, set on the first wait for this line) or the state's,
+ * whichever comes first; timing out says which passed.
+ */
+static int
+in_fill(struct in *in, long long *line_until)
+{
+	if (*line_until == 0)
+		*line_until = io_now_ms() + in->timeout_ms;
+	in->pos = in->len = 0;
+	if (in->until_ms != 0 && in->until_ms < *line_until)
+		return read_until(in, in->until_ms, IN_DEADLINE);
+	return read_until(in, *line_until, IN_IDLE);
 }
 
 /*
@@ -135,11 +141,6 @@ in_line(struct in *in, char *buf, size_t size)
 int
 in_more(struct in *in, long long until_ms)
 {
-	struct pollfd p = { .fd = in->fd, .events = POLLIN };
-	long long left;
-	ssize_t n;
-	int r;
-
 	if (in->pos > 0) {
 		memmove(in->buf, in->buf + in->pos, in->len - in->pos);
 		in->len -= in->pos;
@@ -147,24 +148,7 @@ in_more(struct in *in, long long until_ms)
 	}
 	if (in->len == sizeof(in->buf))
 		return 0;
-	for (;;) {
-		if ((left = until_ms - io_now_ms()) <= 0) {
-			in->timed_out = IN_DEADLINE;
-			return 0;
-		}
-		r = poll(&p, 1, (int)left);
-		if (r == 0 || (r == -1 && errno == EINTR))
-			continue;
-		if (r == -1)
-			return -1;
-		n = read(in->fd, in->buf + in->len, sizeof(in->buf) - in->len);
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return (int)n;
-		in->len += (size_t)n;
-		return 1;
-	}
+	return read_until(in, until_ms, IN_DEADLINE);
 }
 
 /*
